@@ -279,6 +279,12 @@ fn connection_settings(
             );
             d.code = Code::SettingsType;
             d.message = format!("settings of app connection `{key}`: {}", d.message);
+            if d.help.is_none() {
+                d.help = Some(
+                    "hopeit's apps-client reads this section when the app starts, and fails on it"
+                        .into(),
+                );
+            }
             out.push(d);
             return;
         }
@@ -384,6 +390,9 @@ fn event_settings(config: &AppConfig, at: &Located, out: &mut Vec<Diagnostic>) {
             );
             d.code = Code::SettingsType;
             d.message = format!("settings of event `{name}`: {}", d.message);
+            if d.help.is_none() {
+                d.help = Some("hopeit reads `response_timeout`, `logging` and `stream` of an event's section when the app starts, and fails on a wrong value".into());
+            }
             out.push(d);
         }
     }

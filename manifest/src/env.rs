@@ -109,13 +109,19 @@ pub fn references(text: &str) -> Vec<Reference> {
         .collect()
 }
 
-/// Byte offsets of every `${` that does not start a reference (`${}`, `${a{b}`, an unclosed
-/// `${X`). hopeit leaves such text as it is, which is rarely what was meant.
+/// Byte offsets of every `${` that does not start a plausible reference: `${}`, `${a{b}`, an
+/// unclosed `${X`. hopeit leaves the first kinds as they are, and reads an unclosed one up to the
+/// next `}` of the file, quotes and line breaks included: neither is what was meant.
 pub fn malformed(text: &str) -> Vec<usize> {
-    let starts: Vec<usize> = references(text).iter().map(|r| r.span.start).collect();
+    let references = references(text);
     text.match_indices("${")
         .map(|(i, _)| i)
-        .filter(|i| !starts.contains(i))
+        .filter(|i| {
+            references
+                .iter()
+                .find(|r| r.span.start == *i)
+                .is_none_or(|r| r.name.contains(['"', '\n']))
+        })
         .collect()
 }
 
@@ -242,6 +248,7 @@ mod tests {
             Ok("$X ${} ${a{b}")
         );
         assert_eq!(malformed("$X ${} ${a{b} ${ok} ${open"), [3, 7, 20]);
+        assert_eq!(malformed("\"${OPEN\",\n}"), [1]);
     }
 
     #[test]

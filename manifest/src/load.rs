@@ -387,6 +387,9 @@ pub(crate) fn type_error(at: &Located, e: &TypeError) -> Diagnostic {
     let d = if is_connection_type {
         Diagnostic::error(Code::ConnectionType, format!("invalid event connection type: {}", e.message))
             .with_help("an event connection calls the target with GET or POST; other event types are not callable through app_connections")
+    } else if let Some(field) = e.message.strip_prefix("missing field ") {
+        Diagnostic::error(Code::Type, e.message.clone())
+            .with_help(format!("add {field} here: hopeit requires it"))
     } else {
         Diagnostic::error(Code::Type, e.message.clone())
     };

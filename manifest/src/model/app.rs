@@ -50,6 +50,10 @@ pub type Env = IndexMap<String, IndexMap<String, EnvValue>>;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[schemars(title = "hopeit.engine app config")]
 pub struct AppConfig {
+    /// The JSON Schema the file follows, for editors (`schemas/app-config.schema.json`).
+    /// hopeit ignores it.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
     /// The app's name and version. Required.
     pub app: AppDescriptor,
     /// Engine parameters shared by the app's events.
