@@ -29,7 +29,7 @@
 //! ```
 //!
 //! The pieces, in the order a manifest goes through them:
-//! - [`env`]: `${VAR}` expansion of the raw text, hopeit's semantics plus `${VAR:-default}`;
+//! - [`env`](mod@env): `${VAR}` expansion of the raw text, hopeit's semantics plus `${VAR:-default}`;
 //! - the [`model`]: every section and field with hopeit's defaults and lax coercions;
 //! - templates: `{dotted.path}` and `{auto}` substitution, as hopeit does after parsing;
 //! - checks: [`Diagnostic`]s with stable [`Code`]s, file locations and JSON paths;

@@ -330,7 +330,8 @@ fn env_warnings(source: &SourceFile, out: &mut Vec<Diagnostic>) {
                 "`${` does not start a `${NAME}` reference",
             )
             .with_help(
-                "hopeit keeps this text as written; a reference is `${NAME}` with no braces inside",
+                "write `${NAME}`, with no braces, quotes or line breaks inside: hopeit keeps `${}` and \
+                 `${a{b}` as written, and reads an unclosed `${` up to the next `}` of the file",
             )
             .with_label(at..at + 2, None),
         );

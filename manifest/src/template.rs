@@ -156,11 +156,7 @@ impl Walk {
 /// Replacement inside the node at `location`, entering only what hopeit's walk enters.
 fn replace_node(node: &mut Value, location: &mut Vec<Segment>, expr: &str, value: &str) {
     match node {
-        Value::String(s) => {
-            if s.contains(expr) {
-                *s = s.replace(expr, value);
-            }
-        }
+        Value::String(s) if s.contains(expr) => *s = s.replace(expr, value),
         Value::Object(map) => {
             let kind = kind(&steps_of(location));
             if kind == Kind::Opaque {

@@ -1,0 +1,147 @@
+//! The `appwire` binary, as a user runs it.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn appwire() -> Command {
+    Command::cargo_bin("appwire").expect("appwire binary")
+}
+
+fn bad(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../manifest/tests/bad")
+        .join(name)
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let out = appwire().arg("--help").output().expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("check") && text.contains("schema"), "{text}");
+}
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let out = appwire().arg("schema").output().expect("run");
+    assert!(out.status.success());
+    let committed = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/app-config.schema.json"),
+    )
+    .expect("schema file");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), committed);
+}
+
+#[test]
+fn a_valid_manifest_passes() {
+    let out = appwire()
+        .args(["check"])
+        .arg(bad("valid.json"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("checked 1 manifest: 0 errors, 0 warnings"));
+}
+
+#[test]
+fn errors_fail_with_snippets_and_help() {
+    let out = appwire()
+        .arg("check")
+        .arg(bad("undeclared-connection.json"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(text.contains("appwire::undeclared-connection"), "{text}");
+    assert!(text.contains("undeclared-connection.json:23:29]"), "{text}");
+    assert!(text.contains("\"app_connection\": \"targt\""), "{text}");
+    assert!(text.contains("did you mean `target`?"), "{text}");
+    assert!(
+        text.contains("at: events.call_get.connections[0].app_connection"),
+        "{text}"
+    );
+}
+
+#[test]
+fn short_format_is_one_line_per_diagnostic() {
+    let out = appwire()
+        .args(["check", "--format", "short"])
+        .arg(bad("settings-type.json"))
+        .arg(bad("unknown-key-settings.json"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    assert!(
+        text.contains("settings-type.json:16:18: error[settings-type]:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unknown-key-settings.json:16:7: warning[unknown-key]:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("checked 2 manifests: 1 error, 1 warning"),
+        "{text}"
+    );
+}
+
+#[test]
+fn warnings_fail_only_when_denied() {
+    let manifest = bad("unknown-key-event.json");
+    let out = appwire().arg("check").arg(&manifest).output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = appwire()
+        .args(["check", "--deny-warnings"])
+        .arg(&manifest)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn env_mode_expands_from_the_environment() {
+    let manifest = bad("env-unset.json");
+    let out = appwire()
+        .args(["check", "--env"])
+        .arg(&manifest)
+        .env_remove("TARGET_HOSTS")
+        .env_remove("APP_VERSION")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("environment variables not set: APP_VERSION, TARGET_HOSTS"),
+        "{}",
+        stderr(&out)
+    );
+    let out = appwire()
+        .args(["check", "--env"])
+        .arg(&manifest)
+        .env("TARGET_HOSTS", "http://127.0.0.1:8020")
+        .env("APP_VERSION", "2.0")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn unreadable_files_and_bad_arguments_are_reported() {
+    let out = appwire()
+        .args(["check", "no/such/file.json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot read the manifest"),
+        "{}",
+        stderr(&out)
+    );
+    let out = appwire().arg("check").output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+}
