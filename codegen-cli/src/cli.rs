@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use appwire_manifest::env::ProcessEnv;
+use appwire_manifest::schema;
 use appwire_manifest::{Diagnostics, Expansion, Manifest};
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -21,8 +22,21 @@ struct Cli {
 enum Command {
     /// Check app manifests and explain every problem found.
     Check(CheckArgs),
-    /// Print the JSON Schema of the app manifest format.
-    Schema,
+    /// Print a JSON Schema of the manifest format.
+    Schema {
+        /// Which schema.
+        #[arg(value_enum, default_value_t = SchemaKind::AppConfig)]
+        kind: SchemaKind,
+    },
+}
+
+/// The schemas `appwire schema` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SchemaKind {
+    /// A whole app-config file.
+    AppConfig,
+    /// An app connection's settings section, appwire's extensions included.
+    ConnectionSettings,
 }
 
 #[derive(Debug, clap::Args)]
@@ -86,8 +100,12 @@ pub fn run_with(
         }
     };
     match cli.command {
-        Command::Schema => {
-            out.write_all(appwire_manifest::schema::app_config_schema_json().as_bytes())?;
+        Command::Schema { kind } => {
+            let text = match kind {
+                SchemaKind::AppConfig => schema::app_config_schema_json(),
+                SchemaKind::ConnectionSettings => schema::connection_settings_schema_json(),
+            };
+            out.write_all(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check(&args, err, color),

@@ -27,14 +27,24 @@ fn help_lists_the_commands() {
 }
 
 #[test]
-fn schema_prints_the_committed_schema() {
-    let out = appwire().arg("schema").output().expect("run");
-    assert!(out.status.success());
-    let committed = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/app-config.schema.json"),
-    )
-    .expect("schema file");
-    assert_eq!(String::from_utf8_lossy(&out.stdout), committed);
+fn schema_prints_the_committed_schemas() {
+    for (args, file) in [
+        (&["schema"][..], "app-config.schema.json"),
+        (
+            &["schema", "connection-settings"][..],
+            "connection-settings.schema.json",
+        ),
+    ] {
+        let out = appwire().args(args).output().expect("run");
+        assert!(out.status.success());
+        let committed = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../schemas")
+                .join(file),
+        )
+        .expect("schema file");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), committed, "{file}");
+    }
 }
 
 #[test]

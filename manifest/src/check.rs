@@ -290,8 +290,9 @@ fn connection_settings(
         }
     };
     for path in &parsed.ignored {
+        let parent = path.parent().unwrap_or_default();
         out.push(unknown_key(at, &base.join(path), |_| {
-            schema::connection_settings_fields()
+            schema::connection_settings_fields(&parent)
         }));
     }
     let settings = parsed.value;

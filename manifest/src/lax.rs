@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
 /// A JSON scalar before coercion.
@@ -94,6 +95,21 @@ where
         .ok()
         .and_then(|n| T::try_from(n).ok())
         .ok_or_else(|| de::Error::custom(format!("integer {n} is out of range")))
+}
+
+/// An optional [`uint`]: `null` or an absent key is `None`.
+pub(crate) fn opt_uint<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    struct Lax<T>(T);
+    impl<'de, T: TryFrom<u64>> serde::Deserialize<'de> for Lax<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            uint(d).map(Lax)
+        }
+    }
+    Option::<Lax<T>>::deserialize(d).map(|o| o.map(|Lax(v)| v))
 }
 
 /// A number: JSON numbers, numeric strings and booleans, as pydantic's lax `float`.

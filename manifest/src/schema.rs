@@ -10,14 +10,24 @@ use crate::{AppConfig, ConnectionSettings};
 /// The JSON Schema (draft 2020-12) of an app-config file, as pretty-printed JSON with a trailing
 /// newline: the text of `schemas/app-config.schema.json`.
 pub fn app_config_schema_json() -> String {
-    let mut text = serde_json::to_string_pretty(&*APP_CONFIG).unwrap_or_default();
-    text.push('\n');
-    text
+    pretty(&APP_CONFIG)
 }
 
 /// The JSON Schema of an app-config file.
 pub fn app_config_schema() -> &'static Value {
     &APP_CONFIG
+}
+
+/// The JSON Schema of an app connection's settings section, appwire's extensions included: the
+/// text of `schemas/connection-settings.schema.json`.
+pub fn connection_settings_schema_json() -> String {
+    pretty(&CONNECTION_SETTINGS)
+}
+
+fn pretty(schema: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 static APP_CONFIG: LazyLock<Value> = LazyLock::new(|| schemars::schema_for!(AppConfig).to_value());
@@ -31,9 +41,9 @@ pub(crate) fn app_config_fields(path: &JsonPath) -> Vec<String> {
     fields(&APP_CONFIG, path.segments())
 }
 
-/// The keys of a connection settings section.
-pub(crate) fn connection_settings_fields() -> Vec<String> {
-    fields(&CONNECTION_SETTINGS, &[])
+/// The keys of the object at `path` of a connection settings section.
+pub(crate) fn connection_settings_fields(path: &JsonPath) -> Vec<String> {
+    fields(&CONNECTION_SETTINGS, path.segments())
 }
 
 /// Follows `$ref`s and nullable `anyOf`s to the object schema they stand for.
@@ -95,6 +105,8 @@ mod tests {
         assert_eq!(conn, ["app_connection", "event", "type"]);
         let stream = app_config_fields(&JsonPath::from(["events", "e", "write_stream"]));
         assert!(stream.contains(&"queue_strategy".to_owned()), "{stream:?}");
-        assert!(connection_settings_fields().contains(&"retries".to_owned()));
+        assert!(connection_settings_fields(&JsonPath::root()).contains(&"retries".to_owned()));
+        let ext = connection_settings_fields(&JsonPath::from(["appwire", "retry_budget"]));
+        assert!(ext.contains(&"percent".to_owned()), "{ext:?}");
     }
 }

@@ -3,25 +3,36 @@
 
 use std::path::Path;
 
+use appwire_manifest::schema;
+
 #[test]
-fn committed_schema_matches_the_model() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/app-config.schema.json");
-    let generated = appwire_manifest::schema::app_config_schema_json();
-    if std::env::var_os("APPWIRE_UPDATE_SCHEMA").is_some() {
-        std::fs::write(&path, &generated).expect("write schema");
+fn committed_schemas_match_the_model() {
+    for (file, generated) in [
+        ("app-config.schema.json", schema::app_config_schema_json()),
+        (
+            "connection-settings.schema.json",
+            schema::connection_settings_schema_json(),
+        ),
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../schemas")
+            .join(file);
+        if std::env::var_os("APPWIRE_UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &generated).expect("write schema");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "{} is out of date with the model; regenerate it with \
+             `APPWIRE_UPDATE_SCHEMA=1 cargo test -p appwire-manifest --test schema`",
+            path.display()
+        );
     }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == generated,
-        "{} is out of date with the model; regenerate it with \
-         `APPWIRE_UPDATE_SCHEMA=1 cargo test -p appwire-manifest --test schema`",
-        path.display()
-    );
 }
 
 #[test]
 fn schema_describes_the_format() {
-    let schema = appwire_manifest::schema::app_config_schema();
+    let schema = schema::app_config_schema();
     assert_eq!(schema["required"], serde_json::json!(["app"]));
     let props = schema["properties"].as_object().expect("properties");
     for key in [

@@ -8,6 +8,7 @@ mod app;
 mod connection;
 mod engine;
 mod event;
+mod extensions;
 mod server;
 mod settings;
 
@@ -17,6 +18,9 @@ pub use engine::{AppEngineConfig, Compression, Serialization, normalize_track_he
 pub use event::{
     EventConnection, EventConnectionType, EventDescriptor, EventPlugMode, EventType, QueueStrategy,
     ReadStreamDescriptor, WriteStreamDescriptor,
+};
+pub use extensions::{
+    Balance, ConnectionExtensions, HmacSettings, RetryBudgetSettings, SecretString,
 };
 pub use server::{ApiConfig, AuthConfig, AuthType, LoggingConfig, ServerConfig, StreamsConfig};
 pub use settings::{

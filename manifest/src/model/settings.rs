@@ -2,7 +2,7 @@ use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{Compression, Serialization};
+use super::{Compression, ConnectionExtensions, Serialization};
 
 /// How a connection authenticates its calls (`ClientAuthStrategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -56,6 +56,14 @@ pub struct ConnectionSettings {
     /// Route overrides by target event name, mangled like event routes.
     #[serde(default)]
     pub routes_override: IndexMap<String, String>,
+    /// appwire's own settings (timeouts, budget, balancing, HMAC...), under the `appwire` key,
+    /// which hopeit ignores.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub appwire: ConnectionExtensions,
+}
+
+fn is_default(x: &ConnectionExtensions) -> bool {
+    *x == ConnectionExtensions::default()
 }
 
 impl ConnectionSettings {
@@ -74,6 +82,7 @@ impl ConnectionSettings {
             dns_cache_ttl: d::dns_cache_ttl(),
             auth_strategy: AuthStrategy::default(),
             routes_override: IndexMap::new(),
+            appwire: ConnectionExtensions::default(),
         }
     }
 
