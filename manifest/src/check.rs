@@ -2,15 +2,16 @@
 
 use std::collections::HashMap;
 
+use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::diagnostic::{Code, Diagnostic};
-use crate::load::{Located, type_error, unknown_key};
+use crate::located::{Located, suggest};
 use crate::naming;
-use crate::path::JsonPath;
+use crate::path::{JsonPath, Segment};
 use crate::schema;
-use crate::typed::typed;
-use crate::{AppConfig, ConnectionSettings, EventConnectionType, EventSettings};
+use crate::typed::{Deferred, typed};
+use crate::{AppConfig, ConnectionSettings, EventConnectionType, SettingsError};
 
 /// The client class of hopeit's apps-client, whose protocol appwire speaks.
 const APPS_CLIENT: &str = "hopeit.apps_client.AppsClient";
@@ -20,8 +21,17 @@ fn from_env(s: &str) -> bool {
     s.contains("${")
 }
 
-/// Checks hopeit makes while it parses, before templates are applied.
-pub(crate) fn before_templates(config: &AppConfig, at: &Located, out: &mut Vec<Diagnostic>) {
+/// Checks made before templates are applied: hopeit's own checks while it parses, and, without
+/// an environment, the names whose `${VAR}` leaves the app key or routes to run time.
+pub(crate) fn before_templates(
+    config: &AppConfig,
+    at: &Located,
+    deferred: bool,
+    out: &mut Vec<Diagnostic>,
+) {
+    if deferred {
+        env_names(config, at, out);
+    }
     for (name, event) in &config.events {
         if let Some(stream) = &event.read_stream
             && stream.name.contains("{auto}")
@@ -37,20 +47,62 @@ pub(crate) fn before_templates(config: &AppConfig, at: &Located, out: &mut Vec<D
     }
 }
 
+/// Names and versions from the environment: the app key, routes and `{auto}` names built from
+/// them are only known at run time.
+fn env_names(config: &AppConfig, at: &Located, out: &mut Vec<Diagnostic>) {
+    let mut named: Vec<(JsonPath, &str)> = vec![
+        (JsonPath::from(["app", "name"]), &config.app.name),
+        (JsonPath::from(["app", "version"]), &config.app.version),
+    ];
+    for (key, conn) in &config.app_connections {
+        let base = JsonPath::from(["app_connections", key.as_str()]);
+        named.push((base.key("name"), &conn.name));
+        named.push((base.key("version"), &conn.version));
+        for (field, value) in [
+            ("plugin_name", &conn.plugin_name),
+            ("plugin_version", &conn.plugin_version),
+        ] {
+            if let Some(v) = value {
+                named.push((base.key(field), v));
+            }
+        }
+    }
+    for (path, value) in named.into_iter().filter(|(_, v)| from_env(v)) {
+        out.push(at.value(
+            Diagnostic::warning(
+                Code::EnvDeferred,
+                format!("`{value}` is only known at run time: so are the app key and the routes built from it"),
+            )
+            .with_help("generated clients compute these routes when they start; `appwire check --env` checks them"),
+            &path,
+            Some("from the environment".into()),
+        ));
+    }
+}
+
 /// Runs every check on the config after templates.
 pub(crate) fn run(config: &AppConfig, at: &Located, deferred: bool, out: &mut Vec<Diagnostic>) {
     names(config, at, out);
     routes(config, at, out);
     event_connections(config, at, out);
     generated_names(config, at, out);
-    // Connections may share a section: check each section once.
-    let mut checked = std::collections::HashSet::new();
+    // Connections may share a section: check each section once, for all of them. Sections of
+    // connections with another client than hopeit's are that client's business.
+    let mut sections: IndexMap<&str, Vec<&str>> = IndexMap::new();
     for (key, conn) in &config.app_connections {
-        if checked.insert(conn.settings_key(key)) {
-            connection_settings(config, key, at, deferred, out);
+        if conn.client == APPS_CLIENT
+            || !at.written(&JsonPath::from(["app_connections", key.as_str(), "client"]))
+        {
+            sections
+                .entry(conn.settings_key(key))
+                .or_default()
+                .push(key);
         }
     }
-    event_settings(config, at, out);
+    for (section, connections) in &sections {
+        connection_settings(config, section, connections, at, deferred, out);
+    }
+    event_settings(config, at, deferred, out);
 }
 
 fn empty_name(at: &Located, path: JsonPath, what: &str) -> Diagnostic {
@@ -93,15 +145,27 @@ fn names(config: &AppConfig, at: &Located, out: &mut Vec<Diagnostic>) {
         }
         let client = &conn.client;
         let path = JsonPath::from(["app_connections", key.as_str(), "client"]);
-        if client != APPS_CLIENT && !from_env(client) {
-            let d = if at.written(&path) {
+        if !at.written(&path) {
+            out.push(
+                at.key(
+                    Diagnostic::error(
+                        Code::Client,
+                        format!("app connection `{key}` names no client"),
+                    )
+                    .with_help(format!(
+                        "hopeit fails at start without one: add `\"client\": \"{APPS_CLIENT}\"`"
+                    )),
+                    &JsonPath::from(["app_connections", key.as_str()]),
+                    Some("no `client`".into()),
+                ),
+            );
+        } else if client != APPS_CLIENT && !from_env(client) {
+            out.push(at.value(
                 Diagnostic::warning(Code::Client, format!("app connection `{key}` uses client `{client}`"))
-                    .with_help(format!("appwire speaks the protocol of `{APPS_CLIENT}`; a hopeit caller of this manifest loads `{client}` instead"))
-            } else {
-                Diagnostic::warning(Code::Client, format!("app connection `{key}` names no client"))
-                    .with_help(format!("hopeit cannot start a connection without one: add `\"client\": \"{APPS_CLIENT}\"`"))
-            };
-            out.push(at.key(d, &path, None));
+                    .with_help(format!("appwire speaks the protocol of `{APPS_CLIENT}`, and leaves this connection's settings to its own client")),
+                &path,
+                None,
+            ));
         }
     }
 }
@@ -129,14 +193,8 @@ fn event_connections(config: &AppConfig, at: &Located, out: &mut Vec<Diagnostic>
             if !config.app_connections.contains_key(&c.app_connection)
                 && !from_env(&c.app_connection)
             {
-                let best = config
-                    .app_connections
-                    .keys()
-                    .map(|k| (strsim::jaro_winkler(&c.app_connection, k), k))
-                    .filter(|(s, _)| *s > 0.8)
-                    .max_by(|a, b| a.0.total_cmp(&b.0));
-                let help = match best {
-                    Some((_, k)) => format!("did you mean `{k}`?"),
+                let help = match suggest(&c.app_connection, config.app_connections.keys()) {
+                    Some(k) => format!("did you mean `{k}`?"),
                     None => "declare it in `app_connections`; hopeit accepts the manifest but fails when the event calls it".into(),
                 };
                 out.push(at.value(
@@ -227,73 +285,72 @@ fn generated_names(config: &AppConfig, at: &Located, out: &mut Vec<Diagnostic>) 
     }
 }
 
-/// The connection's settings section: present, well typed, hosts usable, overrides used.
+/// A connection settings section, shared by `connections`: present, well typed, hosts usable,
+/// overrides used.
 fn connection_settings(
     config: &AppConfig,
-    key: &str,
+    section_key: &str,
+    connections: &[&str],
     at: &Located,
     deferred: bool,
     out: &mut Vec<Diagnostic>,
 ) {
-    let Some(conn) = config.app_connections.get(key) else {
-        return;
-    };
-    let section_key = conn.settings_key(key);
+    let names = connections
+        .iter()
+        .map(|c| format!("`{c}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let Some(section) = config.settings.get(section_key) else {
         if from_env(section_key) {
             return;
         }
-        let (path, label) = match &conn.settings {
-            Some(_) => (
-                JsonPath::from(["app_connections", key, "settings"]),
-                "names a missing section",
-            ),
-            None => (
-                JsonPath::from(["app_connections", key]),
-                "has no settings section",
-            ),
-        };
-        out.push(at.key(
-            Diagnostic::error(
-                Code::SettingsMissing,
-                format!("app connection `{key}` has no settings: section `{section_key}` is missing"),
-            )
-            .with_help(format!(
-                "add `\"settings\": {{\"{section_key}\": {{\"connection_str\": \"http://host:port\"}}}}`; hopeit fails at start without it"
-            )),
-            &path,
-            Some(label.into()),
-        ));
+        for key in connections {
+            let (path, label) = match &config.app_connections[*key].settings {
+                Some(_) => (
+                    JsonPath::from(["app_connections", *key, "settings"]),
+                    "names a missing section",
+                ),
+                None => (
+                    JsonPath::from(["app_connections", *key]),
+                    "has no settings section",
+                ),
+            };
+            out.push(at.key(
+                Diagnostic::error(
+                    Code::SettingsMissing,
+                    format!("app connection `{key}` has no settings: section `{section_key}` is missing"),
+                )
+                .with_help(format!(
+                    "add `\"settings\": {{\"{section_key}\": {{\"connection_str\": \"http://host:port\"}}}}`; hopeit fails at start without it"
+                )),
+                &path,
+                Some(label.into()),
+            ));
+        }
         return;
     };
     let base = JsonPath::from(["settings", section_key]);
     let parsed = match typed::<ConnectionSettings>(Value::Object(section.clone()), deferred) {
         Ok(t) => t,
         Err(e) => {
-            let mut d = type_error(
-                at,
-                &crate::typed::TypeError {
-                    path: base.join(&e.path),
-                    message: e.message,
-                },
-            );
-            d.code = Code::SettingsType;
-            d.message = format!("settings of app connection `{key}`: {}", d.message);
-            if d.help.is_none() {
-                d.help = Some(
-                    "hopeit's apps-client reads this section when the app starts, and fails on it"
-                        .into(),
-                );
-            }
-            out.push(d);
+            out.push(at.settings_error(
+                &base,
+                &e,
+                &format!("settings of app connection {names}"),
+                "hopeit's apps-client reads this section when the app starts, and fails on it",
+            ));
             return;
         }
     };
     for path in &parsed.ignored {
         let parent = path.parent().unwrap_or_default();
-        out.push(unknown_key(at, &base.join(path), |_| {
-            schema::connection_settings_fields(&parent)
-        }));
+        out.push(at.unknown_key(
+            &base.join(path),
+            &schema::connection_settings_fields(&parent),
+        ));
+    }
+    for d in &parsed.deferred {
+        out.push(at.deferred(&base, d));
     }
     let settings = parsed.value;
     hosts(&settings, &base.key("connection_str"), at, out);
@@ -303,12 +360,12 @@ fn connection_settings(
             .events
             .values()
             .flat_map(|e| &e.connections)
-            .any(|c| c.app_connection == key && &c.event == event);
+            .any(|c| connections.contains(&c.app_connection.as_str()) && &c.event == event);
         if !called {
             out.push(at.key(
                 Diagnostic::warning(
                     Code::UnusedOverride,
-                    format!("route override for `{event}`, which no event calls through `{key}`"),
+                    format!("route override for `{event}`, which no event calls through {names}"),
                 )
                 .with_help("keys of routes_override are target event names; this entry changes nothing"),
                 &path,
@@ -367,34 +424,42 @@ fn hosts(settings: &ConnectionSettings, path: &JsonPath, at: &Located, out: &mut
     }
 }
 
-/// Every event's settings must parse as hopeit's `EventSettings`, or the app fails to start.
-fn event_settings(config: &AppConfig, at: &Located, out: &mut Vec<Diagnostic>) {
+/// Every event's effective settings must be readable, or hopeit fails to start the app. A
+/// wrong value that comes from the environment is only known at run time.
+fn event_settings(config: &AppConfig, at: &Located, deferred: bool, out: &mut Vec<Diagnostic>) {
     for name in config.events.keys() {
-        let Some(section) = config.settings.get(name) else {
+        let Err(SettingsError::Invalid { path, message, .. }) = config.event_settings(name) else {
             continue;
         };
-        let known = ["response_timeout", "logging", "stream"];
-        let mut data = serde_json::Map::new();
-        for key in known {
-            if let Some(v) = section.get(key) {
-                data.insert(key.into(), v.clone());
+        let mut settings = Value::Object(
+            config
+                .settings
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Object(v.clone())))
+                .collect(),
+        );
+        let value = match path.segments() {
+            [Segment::Key(root), rest @ ..] if root == "settings" => {
+                crate::path::resolve_mut(&mut settings, rest).cloned()
             }
+            _ => None,
+        };
+        if deferred
+            && let Some(Value::String(text)) = value.filter(|v| v.as_str().is_some_and(from_env))
+        {
+            out.push(at.deferred(&JsonPath::root(), &Deferred { path, text }));
+            continue;
         }
-        if let Err(e) = typed::<EventSettings>(Value::Object(data), true) {
-            let base = JsonPath::from(["settings", name.as_str()]);
-            let mut d = type_error(
-                at,
-                &crate::typed::TypeError {
-                    path: base.join(&e.path),
-                    message: e.message,
-                },
-            );
-            d.code = Code::SettingsType;
-            d.message = format!("settings of event `{name}`: {}", d.message);
-            if d.help.is_none() {
-                d.help = Some("hopeit reads `response_timeout`, `logging` and `stream` of an event's section when the app starts, and fails on a wrong value".into());
-            }
-            out.push(d);
-        }
+        let e = crate::typed::TypeError {
+            path,
+            message,
+            deferred: None,
+        };
+        out.push(at.settings_error(
+            &JsonPath::root(),
+            &e,
+            &format!("settings of event `{name}`"),
+            "hopeit reads an event's settings (and those of the stream it writes or reads) when the app starts, and fails on a wrong value",
+        ));
     }
 }

@@ -86,8 +86,10 @@ codes! {
     EmptyRoute = "empty-route",
     /// `{auto}` in a `read_stream` name, which hopeit rejects.
     AutoReadStream = "auto-read-stream",
-    /// An app connection whose client is not hopeit's apps-client.
+    /// An app connection with no client, or one that is not hopeit's apps-client.
     Client = "client",
+    /// Template substitution that would make a string grow without bound.
+    TemplateSize = "template-size",
 }
 
 impl fmt::Display for Code {

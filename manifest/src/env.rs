@@ -147,9 +147,15 @@ impl fmt::Display for UnsetVariables {
 
 impl std::error::Error for UnsetVariables {}
 
-/// Looks a reference's variable up: hopeit's upper-cased name first (a built-in, then `env`),
-/// then the appwire default.
-fn resolve(name: &str, env: &impl Lookup) -> Option<String> {
+impl Lookup for &dyn Lookup {
+    fn get(&self, name: &str) -> Option<String> {
+        (**self).get(name)
+    }
+}
+
+/// The value of the reference `${name}`: hopeit's upper-cased name first (a built-in, then
+/// `env`), then the appwire default.
+pub fn resolve(name: &str, env: &impl Lookup) -> Option<String> {
     let get = |n: &str| builtin(n).or_else(|| env.get(n));
     if let Some(v) = get(&name.to_uppercase()) {
         return Some(v);

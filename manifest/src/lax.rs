@@ -2,9 +2,11 @@
 //!
 //! hopeit validates configs with pydantic in lax mode: `"3"` is accepted for an integer, `90.0`
 //! too (but not `90.5`), and `"false"` for a boolean. Fields of the model that hopeit types as
-//! `int`, `float` or `bool` deserialize through these functions so every manifest hopeit accepts
-//! is accepted here, with the same values. Strings stay strict, as in pydantic: `1` is not a
-//! valid `str`.
+//! `int`, `float` or `bool` deserialize through these functions, with pydantic's values. Strings
+//! stay strict, as in pydantic: `1` is not a valid `str`.
+//!
+//! Two deliberate differences: integers are non-negative and fit in 64 bits (no hopeit setting
+//! means anything below zero), and numbers are finite (`"nan"` and `"inf"` are refused).
 
 use std::fmt;
 
@@ -59,19 +61,28 @@ fn scalar<'de, D: Deserializer<'de>>(d: D, expecting: &'static str) -> Result<Sc
     d.deserialize_any(ScalarVisitor(expecting))
 }
 
-/// Parses an integer the way pydantic does from a string: surrounding whitespace and `_`
-/// digit separators are allowed, and a fractional part of zeros (`"3.0"`).
+/// Removes `_` digit separators, which Python allows only singly and between two digits.
+fn without_separators(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        let digit = |j: Option<usize>| j.and_then(|j| bytes.get(j)).is_some_and(u8::is_ascii_digit);
+        if *b == b'_' && !(digit(i.checked_sub(1)) && digit(Some(i + 1))) {
+            return None;
+        }
+    }
+    Some(s.replace('_', ""))
+}
+
+/// Parses an integer the way pydantic does from a string: surrounding whitespace, `_` digit
+/// separators, a sign, and a fractional part of zeros (`"3.0"`, not `"3."`).
 fn parse_int_str(s: &str) -> Option<i128> {
     let t = s.trim();
-    let (t, frac) = match t.split_once('.') {
-        Some((i, f)) if f.chars().all(|c| c == '0') => (i, true),
+    let t = match t.split_once('.') {
+        Some((i, f)) if !f.is_empty() && f.bytes().all(|c| c == b'0') => i,
         Some(_) => return None,
-        None => (t, false),
+        None => t,
     };
-    if t.is_empty() || t.starts_with('_') || t.ends_with('_') || (frac && t == "-") {
-        return None;
-    }
-    t.replace('_', "").parse().ok()
+    without_separators(t)?.parse().ok()
 }
 
 /// A non-negative integer: JSON integers, floats with no fractional part, integer strings and
@@ -119,7 +130,9 @@ pub(crate) fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
         Scalar::Int(i) => Some(*i as f64),
         Scalar::Float(x) => Some(*x),
         Scalar::Bool(b) => Some(f64::from(u8::from(*b))),
-        Scalar::Str(s) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
+        Scalar::Str(s) => without_separators(s.trim())
+            .and_then(|t| t.parse::<f64>().ok())
+            .filter(|x| x.is_finite()),
     };
     x.ok_or_else(|| de::Error::custom(format!("expected a number, found {v}")))
 }
@@ -196,6 +209,7 @@ mod tests {
         assert!(probe(json!({ "b": "Yes" })).map(|p| p.b).unwrap_or(false));
         assert!(probe(json!({ "b": 2 })).is_err());
         assert_eq!(probe(json!({ "x": "0.5" })).map(|p| p.x), Ok(0.5));
+        assert_eq!(probe(json!({ "x": "1_000.5" })).map(|p| p.x), Ok(1000.5));
         assert_eq!(probe(json!({ "x": 2 })).map(|p| p.x), Ok(2.0));
         assert!(probe(json!({ "x": "nan" })).is_err());
     }

@@ -41,6 +41,7 @@ pub mod diagnostic;
 pub mod env;
 mod lax;
 mod load;
+mod located;
 pub mod model;
 pub mod naming;
 pub mod path;
@@ -50,7 +51,7 @@ mod template;
 mod typed;
 
 pub use diagnostic::{Code, Diagnostic, Diagnostics, Report, Severity};
-pub use load::{Expansion, Manifest, SettingsError};
+pub use load::{Expansion, Manifest};
 pub use model::*;
 pub use path::JsonPath;
 pub use source::{LineCol, SourceFile};

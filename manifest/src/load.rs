@@ -4,15 +4,15 @@ use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
-use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::env::{self, Lookup};
+use crate::located::Located;
 use crate::path::JsonPath;
-use crate::source::{LineCol, Rewrite, SourceFile, SpanIndex};
-use crate::typed::{TypeError, typed};
-use crate::{AppConfig, ConnectionSettings, EventSettings, check, schema, template};
+use crate::source::{Rewrite, SourceFile, SpanIndex};
+use crate::typed::typed;
+use crate::{AppConfig, check, schema, template};
 
 /// How `${VAR}` references are treated when loading.
 #[derive(Clone, Copy)]
@@ -123,53 +123,6 @@ impl Manifest {
     }
 }
 
-/// Where the text that was parsed came from: diagnostics found in it are moved back to the
-/// file.
-pub(crate) struct Located {
-    rewrite: Option<Rewrite>,
-    index: SpanIndex,
-}
-
-impl Located {
-    /// The file range of a range of the parsed text; `None` when the expansion cannot be
-    /// mapped back.
-    fn original(&self, range: Range<usize>) -> Option<Range<usize>> {
-        self.rewrite.as_ref().map(|r| r.original_range(range))
-    }
-
-    /// Labels a diagnostic with the value at `path` (or its nearest written ancestor).
-    pub(crate) fn value(&self, d: Diagnostic, path: &JsonPath, text: Option<String>) -> Diagnostic {
-        let span = self
-            .index
-            .find(path)
-            .and_then(|n| self.original(n.value.clone()));
-        let d = d.at_path(path.clone());
-        match span {
-            Some(span) => d.with_label(span, text),
-            None => d,
-        }
-    }
-
-    /// Labels a diagnostic with the key of the member at `path` (its value when it has no key).
-    pub(crate) fn key(&self, d: Diagnostic, path: &JsonPath, text: Option<String>) -> Diagnostic {
-        let span = self
-            .index
-            .find(path)
-            .map(|n| n.key.clone().unwrap_or(n.value.clone()))
-            .and_then(|r| self.original(r));
-        let d = d.at_path(path.clone());
-        match span {
-            Some(span) => d.with_label(span, text),
-            None => d,
-        }
-    }
-
-    /// Whether `path` was written in the manifest.
-    pub(crate) fn written(&self, path: &JsonPath) -> bool {
-        self.index.contains(path)
-    }
-}
-
 fn load(
     source: &SourceFile,
     expansion: Expansion<'_>,
@@ -177,8 +130,6 @@ fn load(
 ) -> Option<AppConfig> {
     env_warnings(source, out);
     let deferred = matches!(expansion, Expansion::Deferred);
-    // The text to parse, and the way back to the file (none when the expansion cannot be
-    // mapped back: diagnostics then carry paths only).
     let (text, rewrite) = match expansion {
         Expansion::Deferred => {
             let rewrite = defer(source.text());
@@ -200,7 +151,7 @@ fn load(
     for (path, _) in &at.index.duplicates {
         out.push(
             at.key(
-                Diagnostic::warning(Code::DuplicateKey, format!("`{}` is written twice", path))
+                Diagnostic::warning(Code::DuplicateKey, format!("`{path}` is written twice"))
                     .with_help("hopeit keeps the last value; remove one of them"),
                 path,
                 Some("written again here".into()),
@@ -210,29 +161,32 @@ fn load(
     let parsed = match typed::<AppConfig>(value, deferred) {
         Ok(t) => t,
         Err(e) => {
-            out.push(type_error(&at, &e));
+            out.push(match &e.deferred {
+                Some(text) => at.value(
+                    Diagnostic::error(
+                        Code::EnvDeferred,
+                        format!("`{text}` is only known at run time, but this value is needed to read the manifest"),
+                    )
+                    .with_help("write the value itself here, or check with `appwire check --env`"),
+                    &e.path,
+                    Some("from the environment".into()),
+                ),
+                None => at.type_error(&e),
+            });
             return None;
         }
     };
     for path in &parsed.ignored {
-        out.push(unknown_key(&at, path, schema::app_config_fields));
+        let known = path
+            .parent()
+            .map(|p| schema::app_config_fields(&p))
+            .unwrap_or_default();
+        out.push(at.unknown_key(path, &known));
     }
-    for (path, text) in &parsed.deferred {
-        out.push(
-            at.value(
-                Diagnostic::warning(
-                    Code::EnvDeferred,
-                    format!(
-                        "`{text}` is only known at run time; the default is assumed until then"
-                    ),
-                )
-                .with_help("run `appwire check --env` with the environment to check this value"),
-                path,
-                Some("from the environment".into()),
-            ),
-        );
+    for d in &parsed.deferred {
+        out.push(at.deferred(&JsonPath::root(), d));
     }
-    check::before_templates(&parsed.value, &at, out);
+    check::before_templates(&parsed.value, &at, deferred, out);
     let config = substitute(parsed.value, &at, out)?;
     check::run(&config, &at, deferred, out);
     Some(config)
@@ -244,7 +198,10 @@ fn defer(text: &str) -> Rewrite {
     let strings = string_ranges(text);
     let mut replacements: Vec<(Range<usize>, String)> = Vec::new();
     for r in env::references(text) {
-        let in_string = strings.iter().any(|s| s.contains(&r.span.start));
+        // `strings` is sorted and disjoint: the last one starting before the reference is the
+        // only one that can hold it.
+        let before = strings.partition_point(|s| s.start <= r.span.start);
+        let in_string = before > 0 && strings[before - 1].contains(&r.span.start);
         let replacement = match env::builtin(&r.name.to_uppercase()) {
             Some(v) => v,
             None if in_string => continue,
@@ -305,20 +262,11 @@ fn expand(
     };
     let values: Vec<(Range<usize>, String)> = env::references(text)
         .into_iter()
-        .filter_map(|r| {
-            let v = crate::env::expand(&text[r.span.clone()], &lookup).ok()?;
-            Some((r.span, v))
-        })
+        .filter_map(|r| Some((r.span, env::resolve(&r.name, &lookup)?)))
         .collect();
     let single = Rewrite::new(text, values.iter().map(|(r, v)| (r.clone(), v.as_str())));
     let mapped = (single.text == expanded).then_some(single);
     Some((expanded, mapped))
-}
-
-impl Lookup for &dyn Lookup {
-    fn get(&self, name: &str) -> Option<String> {
-        (**self).get(name)
-    }
 }
 
 /// Warnings about `${` that hopeit reads differently from what was probably meant.
@@ -358,14 +306,13 @@ fn syntax_error(
     text: &str,
     e: &serde_json::Error,
 ) -> Diagnostic {
+    // serde_json counts columns in bytes.
     let parsed = SourceFile::new("", text);
-    let offset = parsed.offset(LineCol {
-        line: e.line(),
-        column: e.column().max(1),
+    let offset = parsed.line_start(e.line()).map_or(text.len(), |start| {
+        (start + e.column().saturating_sub(1)).min(text.len())
     });
-    let offset = rewrite
-        .map_or(offset, |r| r.original_offset(offset))
-        .min(source.text().len());
+    let offset = rewrite.map_or(offset, |r| r.original_offset(offset));
+    let offset = crate::source::floor_char_boundary(source.text(), offset.min(source.text().len()));
     let message = e.to_string();
     let message = message
         .split(" at line ")
@@ -373,55 +320,8 @@ fn syntax_error(
         .unwrap_or(&message)
         .to_owned();
     Diagnostic::error(Code::Syntax, format!("invalid JSON: {message}"))
-        .with_help(
-            "hopeit reads manifests with a strict JSON parser: no comments or trailing commas",
-        )
+        .with_help("appwire reads manifests as standard JSON: no comments, trailing commas, NaN or Infinity")
         .with_label(offset..offset, None)
-}
-
-/// A type error, with a code and help of its own for the mistakes people make most.
-pub(crate) fn type_error(at: &Located, e: &TypeError) -> Diagnostic {
-    let is_connection_type = matches!(
-        e.path.segments(),
-        [.., crate::path::Segment::Index(_), crate::path::Segment::Key(k)] if k == "type"
-    ) && e.path.to_string().contains(".connections[");
-    let d = if is_connection_type {
-        Diagnostic::error(Code::ConnectionType, format!("invalid event connection type: {}", e.message))
-            .with_help("an event connection calls the target with GET or POST; other event types are not callable through app_connections")
-    } else if let Some(field) = e.message.strip_prefix("missing field ") {
-        Diagnostic::error(Code::Type, e.message.clone())
-            .with_help(format!("add {field} here: hopeit requires it"))
-    } else {
-        Diagnostic::error(Code::Type, e.message.clone())
-    };
-    at.value(d, &e.path, None)
-}
-
-/// A key the model does not know, with the closest known key as a suggestion.
-pub(crate) fn unknown_key(
-    at: &Located,
-    path: &JsonPath,
-    known: impl Fn(&JsonPath) -> Vec<String>,
-) -> Diagnostic {
-    let key = path.last_key().unwrap_or_default();
-    let candidates = path.parent().map(|p| known(&p)).unwrap_or_default();
-    let best = candidates
-        .iter()
-        .map(|c| (strsim::jaro_winkler(key, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    let d = Diagnostic::warning(
-        Code::UnknownKey,
-        format!("unknown key `{key}`, ignored by hopeit"),
-    );
-    let d = match best {
-        Some((_, c)) => d.with_help(format!("did you mean `{c}`?")),
-        None if !candidates.is_empty() => {
-            d.with_help(format!("known keys here: {}", candidates.join(", ")))
-        }
-        None => d,
-    };
-    at.key(d, path, Some("unknown".into()))
 }
 
 /// Applies `{dotted.path}` and `{auto}` templates to the typed config.
@@ -437,143 +337,33 @@ fn substitute(config: AppConfig, at: &Located, out: &mut Vec<Diagnostic>) -> Opt
             return None;
         }
     };
-    template::substitute(&mut value, &app_key);
+    if let Err(too_large) = template::substitute(&mut value, &app_key) {
+        out.push(
+            at.value(
+                Diagnostic::error(
+                    Code::TemplateSize,
+                    format!(
+                        "template substitution makes `{}` longer than {} bytes",
+                        too_large.path,
+                        template::MAX_STRING
+                    ),
+                )
+                .with_help(
+                    "a `{dotted.path}` chain repeats itself; hopeit would run out of memory on it",
+                ),
+                &too_large.path,
+                None,
+            ),
+        );
+        return None;
+    }
     match typed::<AppConfig>(value, false) {
         Ok(t) => Some(t.value),
         Err(e) => {
-            let mut d = type_error(at, &e);
+            let mut d = at.type_error(&e);
             d.message = format!("after template substitution: {}", d.message);
             out.push(d);
             None
         }
     }
-}
-
-impl AppConfig {
-    /// The settings of an app connection: its `settings` section (the one named by the
-    /// connection's `settings`, or the connection's own key) read as [`ConnectionSettings`]
-    /// with hopeit's defaults. Call it on a manifest loaded with its environment.
-    pub fn connection_settings(
-        &self,
-        connection: &str,
-    ) -> Result<ConnectionSettings, SettingsError> {
-        let conn = self
-            .app_connections
-            .get(connection)
-            .ok_or_else(|| SettingsError::UnknownConnection(connection.to_owned()))?;
-        let key = conn.settings_key(connection);
-        let section = self
-            .settings
-            .get(key)
-            .ok_or_else(|| SettingsError::Missing(key.to_owned()))?;
-        ConnectionSettings::from_section(key, section)
-    }
-
-    /// Every event's effective settings, as hopeit's `AppConfig.setup()` computes them: the
-    /// event's section (with the settings of the stream it writes, or else reads, merged into
-    /// `stream`), the engine's stream defaults, and the raw sections in `extras`.
-    pub fn effective_settings(&self) -> Result<IndexMap<String, EventSettings>, SettingsError> {
-        let mut out = IndexMap::new();
-        for (name, event) in &self.events {
-            let stream_name = event
-                .write_stream
-                .as_ref()
-                .map(|w| &w.name)
-                .or(event.read_stream.as_ref().map(|r| &r.name));
-            let mut stream = serde_json::Map::new();
-            if let Some(section) = stream_name.and_then(|s| self.settings.get(s)) {
-                stream.extend(section.clone());
-            }
-            let mut data = self.settings.get(name).cloned().unwrap_or_default();
-            if let Some(Value::Object(own)) = data.get("stream") {
-                stream.extend(own.clone());
-            }
-            data.insert("stream".into(), Value::Object(stream));
-            let path = JsonPath::from(["settings", name.as_str()]);
-            let mut settings: EventSettings = typed(Value::Object(data), false)
-                .map(|t| t.value)
-                .map_err(|e| SettingsError::Invalid {
-                    section: name.clone(),
-                    path: path.join(&e.path),
-                    message: e.message,
-                })?;
-            settings
-                .stream
-                .compression
-                .get_or_insert(self.engine.default_stream_compression);
-            settings
-                .stream
-                .serialization
-                .get_or_insert(self.engine.default_stream_serialization);
-            settings.extras.clear();
-            if let Some(own) = self.settings.get(name) {
-                settings
-                    .extras
-                    .insert("_".into(), Value::Object(own.clone()));
-            }
-            for key in &event.setting_keys {
-                if let Some(section) = self.settings.get(key) {
-                    settings
-                        .extras
-                        .insert(key.clone(), Value::Object(section.clone()));
-                }
-            }
-            out.insert(name.clone(), settings);
-        }
-        Ok(out)
-    }
-}
-
-impl ConnectionSettings {
-    /// Reads a settings section (`key` names it in errors).
-    pub fn from_section(
-        key: &str,
-        section: &serde_json::Map<String, Value>,
-    ) -> Result<Self, SettingsError> {
-        typed(Value::Object(section.clone()), false)
-            .map(|t| t.value)
-            .map_err(|e| SettingsError::Invalid {
-                section: key.to_owned(),
-                path: JsonPath::from(["settings", key]).join(&e.path),
-                message: e.message,
-            })
-    }
-
-    /// Reads a settings section from JSON text holding `${VAR}` references, expanded from
-    /// `env` first: how a client reads its settings at run time.
-    pub fn from_json(key: &str, text: &str, env: &impl Lookup) -> Result<Self, SettingsError> {
-        let expanded = env::expand(text, env)?;
-        let section: serde_json::Map<String, Value> =
-            serde_json::from_str(&expanded).map_err(|e| SettingsError::Invalid {
-                section: key.to_owned(),
-                path: JsonPath::from(["settings", key]),
-                message: e.to_string(),
-            })?;
-        Self::from_section(key, &section)
-    }
-}
-
-/// Why settings could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SettingsError {
-    /// No app connection has this key.
-    #[error("no app connection `{0}` in the manifest")]
-    UnknownConnection(String),
-    /// The settings section is missing.
-    #[error("settings section `{0}` is missing")]
-    Missing(String),
-    /// A value of the section is wrong.
-    #[error("invalid settings `{path}`: {message}")]
-    Invalid {
-        /// Key of the section.
-        section: String,
-        /// Path of the wrong value.
-        path: JsonPath,
-        /// What is wrong.
-        message: String,
-    },
-    /// Environment variables the section uses are not set.
-    #[error(transparent)]
-    Env(#[from] env::UnsetVariables),
 }

@@ -156,34 +156,40 @@ pub fn method_name(event: &str) -> String {
 /// The Rust type name generated for an app connection: its key in `UpperCamelCase`.
 pub fn type_name(connection: &str) -> String {
     let mut out = String::with_capacity(connection.len());
-    for word in snakecase(connection).split(|c: char| !c.is_alphanumeric()) {
+    let words = snakecase(connection);
+    for word in words.split(|c: char| c == '_' || !unicode_ident::is_xid_continue(c)) {
         let mut chars = word.chars();
         if let Some(first) = chars.next() {
             out.extend(first.to_uppercase());
             out.extend(chars);
         }
     }
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
+    rust_ident(&out)
 }
 
-/// Maps a snake-cased name to a valid Rust identifier (keywords are left for the code generator,
-/// which emits raw identifiers).
+/// Keywords that cannot be raw identifiers either (`r#self` is not valid).
+const NOT_RAW: [&str; 5] = ["self", "Self", "super", "crate", "_"];
+
+/// Maps a name to a valid Rust identifier: characters that cannot continue an identifier become
+/// `_`, a name that cannot start one gets a leading `_`, and `self`, `Self`, `super`, `crate` and
+/// `_` get a trailing `_`. Other keywords are left for the code generator, which emits them as
+/// raw identifiers (`r#type`).
 fn rust_ident(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| {
-            if c.is_alphanumeric() || c == '_' {
+            if unicode_ident::is_xid_continue(c) {
                 c
             } else {
                 '_'
             }
         })
         .collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+    if !out.starts_with(|c: char| c == '_' || unicode_ident::is_xid_start(c)) {
         out.insert(0, '_');
+    }
+    if NOT_RAW.contains(&out.as_str()) {
+        out.push('_');
     }
     out
 }
@@ -252,5 +258,11 @@ mod tests {
         assert_eq!(type_name("simple_example_conn"), "SimpleExampleConn");
         assert_eq!(type_name("simple-example.conn"), "SimpleExampleConn");
         assert_eq!(type_name("2nd"), "_2nd");
+        assert_eq!(method_name("self"), "self_");
+        assert_eq!(method_name("_"), "__");
+        assert_eq!(method_name("x²"), "x_");
+        assert_eq!(method_name("über.größe"), "über_größe");
+        assert_eq!(type_name("self"), "Self_");
+        assert_eq!(type_name(""), "__");
     }
 }

@@ -22,6 +22,11 @@ impl JsonPath {
         Self::default()
     }
 
+    /// A path of the given steps.
+    pub fn from_segments(segments: Vec<Segment>) -> Self {
+        Self(segments)
+    }
+
     /// This path followed by an object member.
     pub fn key(&self, key: impl Into<String>) -> Self {
         let mut p = self.clone();
@@ -88,6 +93,19 @@ impl JsonPath {
             }
         }
     }
+}
+
+/// The node at `segments` under `root`.
+pub(crate) fn resolve_mut<'v>(
+    root: &'v mut serde_json::Value,
+    segments: &[Segment],
+) -> Option<&'v mut serde_json::Value> {
+    segments
+        .iter()
+        .try_fold(root, |node, segment| match segment {
+            Segment::Key(key) => node.as_object_mut()?.get_mut(key),
+            Segment::Index(i) => node.as_array_mut()?.get_mut(*i),
+        })
 }
 
 impl<S: Into<String>, I: IntoIterator<Item = S>> From<I> for JsonPath {

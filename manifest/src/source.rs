@@ -62,6 +62,11 @@ impl SourceFile {
         }
     }
 
+    /// Byte offset where a line (1-based) starts.
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.line_starts.get(line.checked_sub(1)?).copied()
+    }
+
     /// Byte offset of a line and column (1-based, column in characters), clamped to the text.
     pub fn offset(&self, at: LineCol) -> usize {
         let Some(&start) = self.line_starts.get(at.line.saturating_sub(1)) else {
@@ -74,7 +79,8 @@ impl SourceFile {
     }
 }
 
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+/// The largest char boundary of `s` at or before `i` (which must be at most `s.len()`).
+pub(crate) fn floor_char_boundary(s: &str, mut i: usize) -> usize {
     while !s.is_char_boundary(i) {
         i -= 1;
     }
@@ -134,6 +140,9 @@ impl SpanIndex {
                     };
                     let child = path.key(name);
                     if self.nodes.contains_key(&child) {
+                        // The last value wins: forget everything under the one it replaces.
+                        self.nodes
+                            .retain(|p, _| !p.segments().starts_with(child.segments()));
                         self.duplicates
                             .push((child.clone(), range.start..range.end));
                     }
@@ -255,19 +264,34 @@ mod tests {
 
     #[test]
     fn spans_by_path() {
+        let text = r#"{"a": {"b": [1, {"c": true}]}, "z": 2}"#;
+        let index = SpanIndex::new(text);
+        let at = |p: JsonPath| index.find(&p).map(|n| &text[n.value.clone()]);
+        assert_eq!(
+            at(JsonPath::from(["a", "b"]).index(1).key("c")),
+            Some("true")
+        );
+        // A missing member falls back to its parent.
+        assert_eq!(at(JsonPath::from(["z", "zz"])), Some("2"));
+        assert!(index.duplicates.is_empty());
+    }
+
+    #[test]
+    fn the_last_of_duplicate_keys_counts() {
         let text = r#"{"a": {"b": [1, {"c": true}]}, "a": 2}"#;
         let index = SpanIndex::new(text);
-        let c = index
-            .find(&JsonPath::from(["a", "b"]).index(1).key("c"))
-            .map(|n| &text[n.value.clone()]);
-        assert_eq!(c, Some("true"));
-        // A missing member falls back to its parent; of a key written twice, the last counts.
-        let missing = index
-            .find(&JsonPath::from(["a", "zz"]))
-            .map(|n| n.value.start);
-        assert_eq!(missing, Some(36));
         assert_eq!(index.duplicates.len(), 1);
         assert_eq!(&text[index.duplicates[0].1.clone()], "\"a\"");
+        assert!(
+            !index.contains(&JsonPath::from(["a", "b"])),
+            "the replaced value is forgotten"
+        );
+        let found = index
+            .find(&JsonPath::from(["a", "b"]))
+            .map(|n| &text[n.value.clone()]);
+        assert_eq!(found, Some("2"));
+        let nested = SpanIndex::new(r#"{"a": {"x": 1}, "a": {"x": 2}}"#);
+        assert_eq!(nested.duplicates.len(), 1);
     }
 
     #[test]

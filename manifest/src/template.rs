@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use serde_json::{Map, Value};
 
 use crate::naming::auto_key_path;
-use crate::path::Segment;
+use crate::path::{JsonPath, Segment, resolve_mut};
 
 /// What a JSON object is to hopeit's walk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,32 +52,35 @@ fn kind(steps: &[Step<'_>]) -> Kind {
     }
 }
 
+/// The longest string substitution may make. A `{dotted.path}` chain can double a string at
+/// each step; hopeit then runs out of memory, appwire stops.
+pub(crate) const MAX_STRING: usize = 1 << 20;
+
+/// Where substitution made a string longer than [`MAX_STRING`].
+#[derive(Debug)]
+pub(crate) struct TooLarge {
+    pub(crate) path: JsonPath,
+}
+
 /// Applies hopeit's template substitution to `config`, the JSON form of an
 /// [`AppConfig`](crate::AppConfig) with every field present, for the app `app_key`.
-pub(crate) fn substitute(config: &mut Value, app_key: &str) {
+pub(crate) fn substitute(config: &mut Value, app_key: &str) -> Result<(), TooLarge> {
     let mut walk = Walk {
-        tokens: HashSet::new(),
+        tokens: tokens_in(config).into_iter().collect(),
+        too_large: None,
     };
-    walk.tokens.extend(tokens_in(config));
     for _ in 0..2 {
         walk.sources(config, &mut Vec::new(), "", app_key);
     }
+    walk.too_large.map_or(Ok(()), Err)
 }
 
 struct Walk {
     /// Every `{...}` written anywhere in the config (or brought in by a replacement), so that
     /// sources whose expression appears nowhere skip the whole-config replacement.
     tokens: HashSet<String>,
-}
-
-/// Follows `location` from `root` to a node.
-fn node_at<'v>(root: &'v mut Value, location: &[Segment]) -> Option<&'v mut Value> {
-    location
-        .iter()
-        .try_fold(root, |node, segment| match segment {
-            Segment::Key(key) => node.as_object_mut()?.get_mut(key),
-            Segment::Index(i) => node.as_array_mut()?.get_mut(*i),
-        })
+    /// Set once a string grew past [`MAX_STRING`]: the walk then stops replacing.
+    too_large: Option<TooLarge>,
 }
 
 impl Walk {
@@ -85,7 +88,7 @@ impl Walk {
     /// every string found is either an `{auto}` target or a source.
     fn sources(&mut self, root: &mut Value, location: &mut Vec<Segment>, prefix: &str, auto: &str) {
         let kind = kind(&steps_of(location));
-        let mut keys: Vec<String> = match node_at(root, location) {
+        let mut keys: Vec<String> = match resolve_mut(root, location) {
             Some(Value::Object(map)) if kind != Kind::Opaque => map.keys().cloned().collect(),
             _ => return,
         };
@@ -109,8 +112,11 @@ impl Walk {
     /// meanwhile). Objects inside a list are walked with the list's own prefix and `{auto}` path;
     /// strings directly inside a list are left alone.
     fn member(&mut self, root: &mut Value, location: &mut Vec<Segment>, prefix: &str, auto: &str) {
-        match node_at(root, location) {
-            Some(Value::String(s)) if s.contains("{auto}") => *s = s.replace("{auto}", auto),
+        match resolve_mut(root, location) {
+            Some(Value::String(s)) if s.contains("{auto}") => {
+                *s = s.replace("{auto}", auto);
+                self.tokens.extend(tokens_in_str(s));
+            }
             Some(Value::String(s)) => {
                 let value = s.clone();
                 self.replace_everywhere(root, &format!("{{{prefix}}}"), &value);
@@ -135,7 +141,7 @@ impl Walk {
         auto: &str,
     ) {
         if matches!(
-            node_at(root, location),
+            resolve_mut(root, location),
             Some(Value::Object(_) | Value::Array(_))
         ) {
             self.member(root, location, prefix, auto);
@@ -145,40 +151,61 @@ impl Walk {
     /// hopeit's `_replace_in_config(parsed_config, expr, value)`: replaces `expr` by `value` in
     /// every walked string and object key of the config.
     fn replace_everywhere(&mut self, root: &mut Value, expr: &str, value: &str) {
-        if !self.tokens.contains(expr) {
+        if self.too_large.is_some() || !self.tokens.contains(expr) {
             return;
         }
-        replace_node(root, &mut Vec::new(), expr, value);
+        if let Err(path) = replace_node(root, &mut Vec::new(), expr, value) {
+            self.too_large = Some(TooLarge { path });
+        }
         self.tokens.extend(tokens_in_str(value));
     }
 }
 
-/// Replacement inside the node at `location`, entering only what hopeit's walk enters.
-fn replace_node(node: &mut Value, location: &mut Vec<Segment>, expr: &str, value: &str) {
+/// Replacement inside the node at `location`, entering only what hopeit's walk enters; fails
+/// with the path of a string that grew past [`MAX_STRING`].
+fn replace_node(
+    node: &mut Value,
+    location: &mut Vec<Segment>,
+    expr: &str,
+    value: &str,
+) -> Result<(), JsonPath> {
+    let grown = |s: &str, location: &[Segment]| {
+        let too_large = s.len() > MAX_STRING;
+        too_large.then(|| JsonPath::from_segments(location.to_vec()))
+    };
     match node {
-        Value::String(s) if s.contains(expr) => *s = s.replace(expr, value),
+        Value::String(s) if s.contains(expr) => {
+            *s = s.replace(expr, value);
+            grown(s, location).map_or(Ok(()), Err)
+        }
         Value::Object(map) => {
             let kind = kind(&steps_of(location));
             if kind == Kind::Opaque {
-                return;
+                return Ok(());
             }
             if kind == Kind::Dict {
                 rename_keys(map, expr, value);
+                if let Some(key) = map.keys().find(|k| k.len() > MAX_STRING) {
+                    location.push(Segment::Key(key.clone()));
+                    return Err(JsonPath::from_segments(location.to_vec()));
+                }
             }
             for (key, child) in map.iter_mut() {
                 location.push(Segment::Key(key.clone()));
-                replace_node(child, location, expr, value);
+                replace_node(child, location, expr, value)?;
                 location.pop();
             }
+            Ok(())
         }
         Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 location.push(Segment::Index(i));
-                replace_node(item, location, expr, value);
+                replace_node(item, location, expr, value)?;
                 location.pop();
             }
+            Ok(())
         }
-        _ => {}
+        _ => Ok(()),
     }
 }
 
@@ -243,6 +270,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn runaway_chains_stop() {
+        let mut env = serde_json::Map::new();
+        env.insert("k0".into(), json!("xxxxxxxxxxxxxxxx"));
+        for i in 1..40 {
+            env.insert(
+                format!("k{i}"),
+                json!(format!("{{env.a.k{0}}}{{env.a.k{0}}}", i - 1)),
+            );
+        }
+        let mut config = json!({"app": {"name": "a", "version": "1"}, "env": {"a": env}});
+        let err = substitute(&mut config, "a.1").unwrap_err();
+        assert!(err.path.to_string().starts_with("env.a.k"), "{}", err.path);
+    }
+
+    #[test]
+    fn auto_results_are_sources_too() {
+        // The `{auto}` path itself spells `{app.name}`, which the second pass replaces.
+        let mut config = json!({"app": {"name": "foo", "version": "1"},
+            "settings": {"x{app": {"name}": "{auto}"}}});
+        substitute(&mut config, "foo.1").unwrap();
+        assert_eq!(config["settings"]["x{app"]["name}"], "foo.1.xfoo");
+    }
+
+    #[test]
     fn tokens() {
         assert_eq!(tokens_in_str("a{b}c{d.e}{{f}"), ["{b}", "{d.e}", "{f}"]);
     }
@@ -262,7 +313,7 @@ mod tests {
                 "{events.my_event.write_stream.name}": {"x": 1}
             }
         });
-        substitute(&mut config, "my_app.0x30");
+        substitute(&mut config, "my_app.0x30").unwrap();
         assert_eq!(
             config["events"]["my_event"]["write_stream"]["name"],
             "my_app.0x30.my_event"

@@ -12,9 +12,15 @@ pub(crate) struct Typed<T> {
     pub(crate) value: T,
     /// Keys the model does not know (hopeit ignores them).
     pub(crate) ignored: Vec<JsonPath>,
-    /// Members whose `${VAR}` value could not stand for the type expected, and were left out so
-    /// their defaults apply.
-    pub(crate) deferred: Vec<(JsonPath, String)>,
+    /// Values whose `${VAR}` reference could not stand for the type expected, left out.
+    pub(crate) deferred: Vec<Deferred>,
+}
+
+/// A value left out because it holds a `${VAR}` reference that only the environment resolves.
+#[derive(Debug, Clone)]
+pub(crate) struct Deferred {
+    pub(crate) path: JsonPath,
+    pub(crate) text: String,
 }
 
 /// Why a value is not a `T`.
@@ -22,11 +28,14 @@ pub(crate) struct Typed<T> {
 pub(crate) struct TypeError {
     pub(crate) path: JsonPath,
     pub(crate) message: String,
+    /// The `${VAR}` text of a required member that was left to run time.
+    pub(crate) deferred: Option<String>,
 }
 
-/// Deserializes `value` as `T`. With `defer_env`, a member whose value is a string holding a
-/// `${VAR}` reference that does not fit the expected type is left out (its default applies) and
-/// reported in [`Typed::deferred`], instead of failing.
+/// Deserializes `value` as `T`. With `defer_env`, a string holding a `${VAR}` reference that
+/// does not fit the type expected is left out (an object member takes its default, a list
+/// element is dropped) and reported in [`Typed::deferred`], instead of failing. A required member
+/// left out that way fails with [`TypeError::deferred`] set.
 pub(crate) fn typed<T: DeserializeOwned>(
     mut value: Value,
     defer_env: bool,
@@ -50,31 +59,37 @@ pub(crate) fn typed<T: DeserializeOwned>(
             Err(e) => {
                 let path = JsonPath::from_serde(&track.path());
                 if defer_env && let Some(text) = take_env_string(&mut value, &path) {
-                    deferred.push((path, text));
+                    deferred.push(Deferred { path, text });
                     continue;
                 }
                 let message = e.to_string();
-                return Err(TypeError { path, message });
+                let missing = message
+                    .strip_prefix("missing field `")
+                    .and_then(|m| m.strip_suffix('`'))
+                    .map(|field| path.key(field));
+                let required = missing.and_then(|m| deferred.iter().find(|d| d.path == m));
+                return Err(TypeError {
+                    path: required.map_or(path, |d| d.path.clone()),
+                    message,
+                    deferred: required.map(|d| d.text.clone()),
+                });
             }
         }
     }
 }
 
-/// Removes the object member at `path` if it is a string holding `${`, returning the string.
+/// Removes the string at `path` if it holds `${`, returning it.
 fn take_env_string(root: &mut Value, path: &JsonPath) -> Option<String> {
-    let (Segment::Key(last), parent) = path.segments().split_last()? else {
-        return None;
+    let (last, parent) = path.segments().split_last()?;
+    let parent = crate::path::resolve_mut(root, parent)?;
+    let is_env = |v: Option<&Value>| matches!(v, Some(Value::String(s)) if s.contains("${"));
+    let taken = match (parent, last) {
+        (Value::Object(map), Segment::Key(k)) if is_env(map.get(k)) => map.shift_remove(k),
+        (Value::Array(items), Segment::Index(i)) if is_env(items.get(*i)) => Some(items.remove(*i)),
+        _ => None,
     };
-    let parent = parent.iter().try_fold(root, |node, s| match s {
-        Segment::Key(k) => node.as_object_mut()?.get_mut(k),
-        Segment::Index(i) => node.as_array_mut()?.get_mut(*i),
-    })?;
-    let map = parent.as_object_mut()?;
-    match map.get(last) {
-        Some(Value::String(s)) if s.contains("${") => match map.shift_remove(last) {
-            Some(Value::String(s)) => Some(s),
-            _ => None,
-        },
+    match taken {
+        Some(Value::String(s)) => Some(s),
         _ => None,
     }
 }
@@ -103,7 +118,7 @@ mod tests {
         let t: Typed<Outer> = typed(v.clone(), true).expect("typed");
         assert_eq!(t.value.inner[1].n, 0);
         assert_eq!(t.deferred.len(), 1);
-        assert_eq!(t.deferred[0].0.to_string(), "inner[1].n");
+        assert_eq!(t.deferred[0].path.to_string(), "inner[1].n");
         let ignored: Vec<String> = t.ignored.iter().map(ToString::to_string).collect();
         assert_eq!(ignored, ["inner[1].m", "extra"]);
 

@@ -28,7 +28,7 @@ fn each_bad_manifest_gives_its_diagnostic() {
             Expansion::Deferred
         };
         let (_, diagnostics) = Manifest::read(format!("bad/{file}"), text, expansion);
-        if stem == "valid" {
+        if stem.starts_with("valid") {
             assert!(diagnostics.is_empty(), "{diagnostics}");
             continue;
         }

@@ -1,9 +1,15 @@
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
-use super::{AppConnection, AppEngineConfig, EventDescriptor, ServerConfig};
+use super::EventDescriptor;
+use super::{
+    AppConnection, AppEngineConfig, ConnectionSettings, EventSettings, ServerConfig, SettingsError,
+};
 use crate::naming;
+use crate::path::{JsonPath, Segment};
+use crate::typed::typed;
 
 /// An app's name and version (`AppDescriptor`). Both must be non-empty.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -29,16 +35,15 @@ impl AppDescriptor {
     }
 }
 
-/// A value of the `env` section: hopeit accepts strings, numbers and booleans.
+/// A value of the `env` section: hopeit accepts strings, numbers and booleans, and keeps each as
+/// written (`"false"` stays a string, `2.0` a float).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum EnvValue {
     /// A string.
     Str(String),
-    /// An integer.
-    Int(i64),
-    /// A floating point number.
-    Float(f64),
+    /// A number, integer or floating point.
+    Number(serde_json::Number),
     /// A boolean.
     Bool(bool),
 }
@@ -75,7 +80,7 @@ pub struct AppConfig {
     #[serde(default)]
     pub plugins: Vec<AppDescriptor>,
     /// Settings sections: per event, per stream, per `setting_keys` entry and per app
-    /// connection (see [`crate::ConnectionSettings`]).
+    /// connection (see `ConnectionSettings`).
     #[serde(default)]
     pub settings: IndexMap<String, serde_json::Map<String, serde_json::Value>>,
 }
@@ -84,5 +89,119 @@ impl AppConfig {
     /// hopeit's app key of this app, e.g. `simple_example.0x30`.
     pub fn app_key(&self) -> String {
         self.app.app_key()
+    }
+
+    /// The settings of an app connection: its `settings` section (the one named by the
+    /// connection's `settings`, or the connection's own key) read as [`ConnectionSettings`]
+    /// with hopeit's defaults. Call it on a manifest loaded with its environment.
+    pub fn connection_settings(
+        &self,
+        connection: &str,
+    ) -> Result<ConnectionSettings, SettingsError> {
+        let conn = self
+            .app_connections
+            .get(connection)
+            .ok_or_else(|| SettingsError::UnknownConnection(connection.to_owned()))?;
+        let key = conn.settings_key(connection);
+        let section = self
+            .settings
+            .get(key)
+            .ok_or_else(|| SettingsError::Missing(key.to_owned()))?;
+        ConnectionSettings::from_section(key, section)
+    }
+
+    /// The route hopeit's apps-client calls for `event` through `connection`: the target's
+    /// route, or the connection's `routes_override` for the event, mangled as hopeit does.
+    pub fn connection_route(&self, connection: &str, event: &str) -> Result<String, SettingsError> {
+        let settings = self.connection_settings(connection)?;
+        let conn = &self.app_connections[connection];
+        let over = settings.routes_override.get(event).map(String::as_str);
+        Ok(naming::event_route(conn.route_target(), event, over))
+    }
+
+    /// Every event's effective settings, as hopeit's `AppConfig.setup()` computes them.
+    pub fn effective_settings(&self) -> Result<IndexMap<String, EventSettings>, SettingsError> {
+        self.events
+            .keys()
+            .map(|name| Ok((name.clone(), self.event_settings(name)?)))
+            .collect()
+    }
+
+    /// One event's effective settings: its section with the settings of the stream it writes
+    /// (or else reads) merged under its own `stream` values, the engine's stream defaults, and
+    /// the raw sections in `extras` (`_` for its own, one per `setting_keys` entry). Errors
+    /// point at the section a wrong value came from.
+    pub fn event_settings(&self, name: &str) -> Result<EventSettings, SettingsError> {
+        let event = self
+            .events
+            .get(name)
+            .ok_or_else(|| SettingsError::UnknownEvent(name.to_owned()))?;
+        let own_path = JsonPath::from(["settings", name]);
+        let invalid = |path: JsonPath, message: String| SettingsError::Invalid {
+            section: name.to_owned(),
+            path,
+            message,
+        };
+        let stream_name = event
+            .write_stream
+            .as_ref()
+            .map(|w| &w.name)
+            .or(event.read_stream.as_ref().map(|r| &r.name));
+        let mut stream = Map::new();
+        if let Some(section) = stream_name.and_then(|s| self.settings.get(s)) {
+            stream.extend(section.clone());
+        }
+        let mut data = self.settings.get(name).cloned().unwrap_or_default();
+        let own_stream = match data.get("stream") {
+            None => Map::new(),
+            Some(Value::Object(own)) => own.clone(),
+            Some(_) => return Err(invalid(own_path.key("stream"), "expected an object".into())),
+        };
+        let from_stream_section: Vec<String> = stream
+            .keys()
+            .filter(|k| !own_stream.contains_key(*k))
+            .cloned()
+            .collect();
+        stream.extend(own_stream);
+        data.insert("stream".into(), Value::Object(stream));
+        let mut settings: EventSettings = typed(Value::Object(data), false)
+            .map(|t| t.value)
+            .map_err(|e| {
+                let path = match (e.path.segments(), stream_name) {
+                    ([Segment::Key(s), Segment::Key(k), rest @ ..], Some(section))
+                        if s == "stream" && from_stream_section.contains(k) =>
+                    {
+                        let base = JsonPath::from(["settings", section.as_str(), k.as_str()]);
+                        rest.iter().fold(base, |p, seg| match seg {
+                            Segment::Key(k) => p.key(k.clone()),
+                            Segment::Index(i) => p.index(*i),
+                        })
+                    }
+                    _ => own_path.join(&e.path),
+                };
+                invalid(path, e.message)
+            })?;
+        settings
+            .stream
+            .compression
+            .get_or_insert(self.engine.default_stream_compression);
+        settings
+            .stream
+            .serialization
+            .get_or_insert(self.engine.default_stream_serialization);
+        settings.extras.clear();
+        if let Some(own) = self.settings.get(name) {
+            settings
+                .extras
+                .insert("_".into(), Value::Object(own.clone()));
+        }
+        for key in &event.setting_keys {
+            if let Some(section) = self.settings.get(key) {
+                settings
+                    .extras
+                    .insert(key.clone(), Value::Object(section.clone()));
+            }
+        }
+        Ok(settings)
     }
 }

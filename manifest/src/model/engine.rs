@@ -70,7 +70,7 @@ pub struct AppEngineConfig {
     /// Serialization for streams that set none.
     pub default_stream_serialization: Serialization,
     /// Required `X-Track-*` headers, normalized as hopeit does (see
-    /// [`normalize_track_headers`](crate::normalize_track_headers)).
+    /// `normalize_track_headers`).
     #[serde(deserialize_with = "track_headers")]
     pub track_headers: Vec<String>,
     /// Allowed CORS origin.

@@ -25,4 +25,5 @@ pub use extensions::{
 pub use server::{ApiConfig, AuthConfig, AuthType, LoggingConfig, ServerConfig, StreamsConfig};
 pub use settings::{
     AuthStrategy, ConnectionSettings, EventLoggingConfig, EventSettings, EventStreamConfig,
+    SettingsError,
 };

@@ -3,6 +3,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Compression, ConnectionExtensions, Serialization};
+use crate::env::{self, Lookup};
+use crate::path::JsonPath;
+use crate::typed::typed;
 
 /// How a connection authenticates its calls (`ClientAuthStrategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -90,6 +93,61 @@ impl ConnectionSettings {
     pub fn hosts(&self) -> impl Iterator<Item = &str> {
         self.connection_str.split(',')
     }
+
+    /// Reads a settings section (`key` names it in errors).
+    pub fn from_section(
+        key: &str,
+        section: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, SettingsError> {
+        typed(serde_json::Value::Object(section.clone()), false)
+            .map(|t| t.value)
+            .map_err(|e| SettingsError::Invalid {
+                section: key.to_owned(),
+                path: JsonPath::from(["settings", key]).join(&e.path),
+                message: e.message,
+            })
+    }
+
+    /// Reads a settings section from JSON text holding `${VAR}` references, expanded from
+    /// `env` first: how a client reads its settings at run time.
+    pub fn from_json(key: &str, text: &str, env: &impl Lookup) -> Result<Self, SettingsError> {
+        let expanded = env::expand(text, env)?;
+        let section: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&expanded).map_err(|e| SettingsError::Invalid {
+                section: key.to_owned(),
+                path: JsonPath::from(["settings", key]),
+                message: e.to_string(),
+            })?;
+        Self::from_section(key, &section)
+    }
+}
+
+/// Why settings could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingsError {
+    /// No app connection has this key.
+    #[error("no app connection `{0}` in the manifest")]
+    UnknownConnection(String),
+    /// No event has this name.
+    #[error("no event `{0}` in the manifest")]
+    UnknownEvent(String),
+    /// The settings section is missing.
+    #[error("settings section `{0}` is missing")]
+    Missing(String),
+    /// A value of the section is wrong.
+    #[error("invalid settings `{path}`: {message}")]
+    Invalid {
+        /// Key of the section read.
+        section: String,
+        /// Path of the wrong value.
+        path: JsonPath,
+        /// What is wrong.
+        message: String,
+    },
+    /// Environment variables the section uses are not set.
+    #[error(transparent)]
+    Env(#[from] env::UnsetVariables),
 }
 
 /// hopeit's defaults for [`ConnectionSettings`].
@@ -121,7 +179,7 @@ mod d {
 }
 
 /// An event's effective settings (`EventSettings`), computed by
-/// [`AppConfig::effective_settings`](crate::AppConfig::effective_settings).
+/// `AppConfig::effective_settings`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct EventSettings {
