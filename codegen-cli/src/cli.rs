@@ -22,6 +22,8 @@ struct Cli {
 enum Command {
     /// Check app manifests and explain every problem found.
     Check(CheckArgs),
+    /// Generate typed clients from a manifest and the OpenAPI specs of its target apps.
+    Generate(GenerateArgs),
     /// Print a JSON Schema of the manifest format.
     Schema {
         /// Which schema.
@@ -54,6 +56,44 @@ struct CheckArgs {
     /// How diagnostics are written.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// The manifest (hopeit app-config JSON).
+    manifest: PathBuf,
+    /// The OpenAPI spec of an app connection's target app, as `connection=path`; repeatable.
+    /// A connection's `api_spec` in the manifest is used when not given here.
+    #[arg(long = "spec", value_name = "CONNECTION=PATH", value_parser = key_value)]
+    specs: Vec<(String, String)>,
+    /// Use your own type for a schema of the specs, as `Schema=crate::path::Type`; repeatable.
+    #[arg(long = "replace", value_name = "SCHEMA=PATH", value_parser = key_value)]
+    replace: Vec<(String, String)>,
+    /// The path generated code names the runtime by.
+    #[arg(long, default_value = "::appwire")]
+    runtime_path: String,
+    /// Write the code to this file (only when it changed); standard output when absent.
+    #[arg(long, conflicts_with = "crate_dir")]
+    out: Option<PathBuf>,
+    /// With --out: write nothing, and exit with 1 when the file is not what would be generated.
+    #[arg(long, requires = "out")]
+    check: bool,
+    /// Write a standalone client crate (Cargo.toml, README.md, src/lib.rs) into this folder.
+    #[arg(long = "crate", value_name = "DIR")]
+    crate_dir: Option<PathBuf>,
+    /// With --crate: the package name (`<app>-clients` by default).
+    #[arg(long, requires = "crate_dir")]
+    name: Option<String>,
+    /// With --crate: the `appwire` dependency, as a TOML value.
+    #[arg(long, requires = "crate_dir", default_value = "\"0.1\"")]
+    runtime_dependency: String,
+}
+
+fn key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got `{s}`")),
+    }
 }
 
 /// How diagnostics are written.
@@ -109,6 +149,7 @@ pub fn run_with(
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check(&args, err, color),
+        Command::Generate(args) => generate(&args, out, err, color),
     }
 }
 
@@ -143,6 +184,78 @@ fn check(args: &CheckArgs, err: &mut impl Write, color: bool) -> io::Result<Exit
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn generate(
+    args: &GenerateArgs,
+    out: &mut impl Write,
+    err: &mut impl Write,
+    color: bool,
+) -> io::Result<ExitCode> {
+    let specs = args
+        .specs
+        .iter()
+        .map(|(k, v)| (k.clone(), PathBuf::from(v)))
+        .collect();
+    let options = crate::Options {
+        runtime_path: args.runtime_path.clone(),
+        replace: args.replace.iter().cloned().collect(),
+    };
+    let result = crate::Inputs::load(&args.manifest, &specs, options)
+        .and_then(|inputs| crate::generate(&inputs).map(|g| (inputs, g)));
+    let (inputs, generated) = match result {
+        Ok(ok) => ok,
+        Err(crate::GenerateError::Manifest(diagnostics)) => {
+            write_diagnostics(&diagnostics, Format::Human, err, color)?;
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    write_diagnostics(&generated.warnings, Format::Human, err, color)?;
+    let written = match (&args.out, &args.crate_dir) {
+        (Some(path), _) if args.check => {
+            let current = std::fs::read_to_string(path).unwrap_or_default();
+            if current == generated.text {
+                writeln!(err, "{} is up to date", path.display())?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            writeln!(
+                err,
+                "{} is out of date: run `appwire generate` without --check to update it",
+                path.display()
+            )?;
+            return Ok(ExitCode::FAILURE);
+        }
+        (Some(path), _) => crate::write_if_changed(path, &generated.text)
+            .map(|w| if w { vec![path.clone()] } else { vec![] }),
+        (None, Some(dir)) => {
+            let options = crate::CrateOptions {
+                name: args.name.clone(),
+                runtime_dependency: args.runtime_dependency.clone(),
+            };
+            crate::write_crate(dir, &inputs, &generated, &options)
+        }
+        (None, None) => {
+            out.write_all(generated.text.as_bytes())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    };
+    match written {
+        Ok(files) if files.is_empty() => writeln!(err, "up to date, nothing written")?,
+        Ok(files) => {
+            for f in files {
+                writeln!(err, "wrote {}", f.display())?;
+            }
+        }
+        Err(e) => {
+            writeln!(err, "error: {e}")?;
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn write_diagnostics(

@@ -1,6 +1,22 @@
-//! appwire's generator and its `appwire` command line.
+//! appwire's generator: typed clients from hopeit.engine app manifests and the OpenAPI specs of
+//! their target apps.
 //!
-//! The library holds what the CLI does, so that it can be tested and embedded; the `appwire`
-//! binary is a thin shell over [`cli::run`].
+//! One generator serves three front ends, which produce the same code for the same inputs:
+//! the `appwire generate` command line, the build.rs [`Builder`], and the `appwire::clients`
+//! proc macro. All of them read inputs with [`Inputs::load`] and call [`generate`].
 
+mod builder;
+#[cfg(feature = "cli")]
 pub mod cli;
+mod emit;
+mod error;
+mod generate;
+mod ident;
+mod ir;
+mod standalone;
+mod types;
+
+pub use builder::Builder;
+pub use error::GenerateError;
+pub use generate::{ClientSummary, Generated, Inputs, Options, generate, write_if_changed};
+pub use standalone::{CrateOptions, write_crate};

@@ -174,7 +174,7 @@ const NOT_RAW: [&str; 5] = ["self", "Self", "super", "crate", "_"];
 /// `_`, a name that cannot start one gets a leading `_`, and `self`, `Self`, `super`, `crate` and
 /// `_` get a trailing `_`. Other keywords are left for the code generator, which emits them as
 /// raw identifiers (`r#type`).
-fn rust_ident(name: &str) -> String {
+pub fn rust_ident(name: &str) -> String {
     let mut out: String = name
         .chars()
         .map(|c| {

@@ -1,0 +1,232 @@
+//! The generator: a manifest and its specs in, Rust code out. Every front end (the CLI, the
+//! build.rs [`Builder`](crate::Builder), the proc macro) reads its inputs with [`Inputs::load`]
+//! and generates with [`generate`], so they produce the same code for the same inputs.
+
+use std::path::{Path, PathBuf};
+
+use appwire_manifest::{Expansion, Manifest};
+use indexmap::IndexMap;
+use openapiv3::OpenAPI;
+use proc_macro2::TokenStream;
+use sha2::{Digest, Sha256};
+
+use crate::error::GenerateError;
+use crate::{emit, ir};
+
+/// What a client is generated from: a manifest, the OpenAPI specs of its target apps, and
+/// options. Paths are kept as given, for messages and the generated header.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    /// The manifest's path.
+    pub manifest_path: PathBuf,
+    /// The manifest's text.
+    pub manifest_text: String,
+    /// OpenAPI specs by app connection key: (path, text).
+    pub specs: IndexMap<String, (PathBuf, String)>,
+    /// Options.
+    pub options: Options,
+}
+
+/// Generation options.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Path of the runtime crate in generated code (`::appwire` by default); set it when the
+    /// runtime is renamed or re-exported.
+    pub runtime_path: String,
+    /// Schema names of the specs replaced by your own types, e.g. `Something` →
+    /// `crate::model::Something` (use absolute paths).
+    pub replace: IndexMap<String, String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            runtime_path: "::appwire".to_owned(),
+            replace: IndexMap::new(),
+        }
+    }
+}
+
+impl Inputs {
+    /// Reads the manifest and the specs: those given in `specs` (connection key → path) and
+    /// those the manifest names itself (`api_spec` of an app connection, relative to the
+    /// manifest). Relative paths are taken from `base` when given.
+    pub fn load(
+        manifest: impl AsRef<Path>,
+        specs: &IndexMap<String, PathBuf>,
+        options: Options,
+    ) -> Result<Self, GenerateError> {
+        let manifest_path = manifest.as_ref().to_owned();
+        let manifest_text = read(&manifest_path)?;
+        let mut all = IndexMap::new();
+        for (key, path) in specs {
+            all.insert(key.clone(), (path.clone(), read(path)?));
+        }
+        // Specs named by the manifest; the manifest is checked again by `generate`.
+        let (config, _) = Manifest::read(
+            manifest_path.display().to_string(),
+            manifest_text.as_str(),
+            Expansion::Deferred,
+        );
+        if let Some(config) = config {
+            let dir = manifest_path.parent().unwrap_or(Path::new(""));
+            for (key, conn) in &config.app_connections {
+                if let Some(spec) = &conn.api_spec
+                    && !all.contains_key(key)
+                {
+                    let path = dir.join(spec);
+                    all.insert(key.clone(), (path.clone(), read(&path)?));
+                }
+            }
+        }
+        Ok(Self {
+            manifest_path,
+            manifest_text,
+            specs: all,
+            options,
+        })
+    }
+
+    /// Every file read, for build systems to watch.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        std::iter::once(self.manifest_path.as_path())
+            .chain(self.specs.values().map(|(p, _)| p.as_path()))
+    }
+
+    /// A digest of everything the output depends on.
+    fn hash(&self) -> String {
+        let mut h = Sha256::new();
+        let mut put = |s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        put(&self.manifest_text);
+        for (key, (_, text)) in &self.specs {
+            put(key);
+            put(text);
+        }
+        put(&self.options.runtime_path);
+        for (k, v) in &self.options.replace {
+            put(k);
+            put(v);
+        }
+        hex::encode(&h.finalize()[..8])
+    }
+}
+
+fn read(path: &Path) -> Result<String, GenerateError> {
+    std::fs::read_to_string(path).map_err(|e| GenerateError::io(path, e))
+}
+
+/// One generated client, for listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientSummary {
+    /// The client type.
+    pub type_name: String,
+    /// The app connection's key.
+    pub key: String,
+    /// The target app (`name` `version`).
+    pub target: String,
+    /// The target events it calls.
+    pub events: Vec<String>,
+}
+
+/// Generated code: the tokens (what the proc macro expands to) and the formatted file.
+#[derive(Debug, Clone)]
+pub struct Generated {
+    /// The clients generated.
+    pub clients: Vec<ClientSummary>,
+    /// The caller app's name.
+    pub app_name: String,
+    /// The code as tokens.
+    pub tokens: TokenStream,
+    /// The code as a formatted Rust file with its `@generated` header.
+    pub text: String,
+    /// Warnings about the manifest (its errors fail the generation).
+    pub warnings: appwire_manifest::Diagnostics,
+}
+
+/// Generates the clients of `inputs`.
+pub fn generate(inputs: &Inputs) -> Result<Generated, GenerateError> {
+    let manifest = Manifest::parse(
+        inputs.manifest_path.display().to_string(),
+        inputs.manifest_text.as_str(),
+        Expansion::Deferred,
+    )
+    .map_err(GenerateError::Manifest)?;
+    let root: TokenStream = syn::parse_str::<syn::Path>(&inputs.options.runtime_path)
+        .map(|p| quote::quote!(#p))
+        .map_err(|e| {
+            GenerateError::Options(format!(
+                "runtime path `{}`: {e}",
+                inputs.options.runtime_path
+            ))
+        })?;
+    let mut replace = IndexMap::new();
+    for (name, path) in &inputs.options.replace {
+        let parsed = syn::parse_str::<syn::Path>(path).map_err(|e| {
+            GenerateError::Options(format!(
+                "replacement of `{name}`: `{path}` is not a path: {e}"
+            ))
+        })?;
+        replace.insert(name.clone(), parsed);
+    }
+    let mut specs = IndexMap::new();
+    for (key, (path, text)) in &inputs.specs {
+        let spec: OpenAPI = serde_json::from_str(text).map_err(|e| GenerateError::Spec {
+            file: Some(path.clone()),
+            message: format!("not an OpenAPI 3.0 JSON document: {e}"),
+        })?;
+        specs.insert(key.clone(), (path.display().to_string(), spec));
+    }
+    let ir = ir::build(
+        manifest.config(),
+        &ir::SpecSet {
+            specs: &specs,
+            replace: &replace,
+            root: &root,
+        },
+    )?;
+    let clients = ir
+        .connections
+        .iter()
+        .map(|c| ClientSummary {
+            type_name: c.type_ident.to_string(),
+            key: c.key.clone(),
+            target: format!("{} {}", c.target.name, c.target.version),
+            events: c.methods.iter().map(|m| m.event.clone()).collect(),
+        })
+        .collect();
+    let tokens = emit::emit(&ir, &root);
+    let file: syn::File = syn::parse2(tokens.clone())
+        .map_err(|e| GenerateError::Options(format!("generated code does not parse: {e}")))?;
+    let name = inputs.manifest_path.file_name().map_or_else(
+        || inputs.manifest_path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let header = format!(
+        "// @generated by appwire-codegen {} from {name} (inputs {}). Do not edit.\n\n",
+        env!("CARGO_PKG_VERSION"),
+        inputs.hash()
+    );
+    Ok(Generated {
+        clients,
+        app_name: manifest.config().app.name.clone(),
+        text: header + &prettyplease::unparse(&file),
+        tokens,
+        warnings: manifest.warnings(),
+    })
+}
+
+/// Writes `text` to `path` unless the file already holds it, so that unchanged output does not
+/// trigger rebuilds. Returns whether the file was written.
+pub fn write_if_changed(path: &Path, text: &str) -> Result<bool, GenerateError> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == text) {
+        return Ok(false);
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| GenerateError::io(dir, e))?;
+    }
+    std::fs::write(path, text).map_err(|e| GenerateError::io(path, e))?;
+    Ok(true)
+}
