@@ -408,7 +408,7 @@ fn method(m: &MethodIr, root: &TokenStream) -> TokenStream {
                     quote!(#status => #name::#variant(#d),)
                 });
                 quote! {
-                    match raw.status() {
+                    match raw.status.as_u16() {
                         #(#arms)*
                         _ => #name::Ok(#decode_ok),
                     }
@@ -419,7 +419,7 @@ fn method(m: &MethodIr, root: &TokenStream) -> TokenStream {
                 #(#declared)*
                 #(#query)*
                 #payload
-                let raw = self.connection.send(call, &self.options).await?;
+                let raw = self.connection.send_with(call, &self.options).await?;
                 let value = #value;
                 ::std::result::Result::Ok(raw.respond(value))
             }
@@ -430,7 +430,7 @@ fn method(m: &MethodIr, root: &TokenStream) -> TokenStream {
             quote! {
                 let call = #new_call.query_serialize(query)?;
                 #payload
-                let raw = self.connection.send(call, &self.options).await?;
+                let raw = self.connection.send_with(call, &self.options).await?;
                 let value = raw.auto::<R>(#event)?;
                 ::std::result::Result::Ok(raw.respond(value))
             }

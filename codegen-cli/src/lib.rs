@@ -13,6 +13,7 @@ mod error;
 mod generate;
 mod ident;
 mod ir;
+pub mod macro_support;
 mod standalone;
 mod types;
 

@@ -236,10 +236,12 @@ impl<'a> TypeSpace<'a> {
         let root = self.root;
         let serde_path = format!("{root}::__private::serde").replace(' ', "");
         let ident = ident::ident(name);
-        let docs = doc_lines(
-            schema.schema_data.title.as_deref(),
-            schema.schema_data.description.as_deref(),
-        );
+        let data = &schema.schema_data;
+        let docs = if data.title.is_some() || data.description.is_some() {
+            doc_lines(data.title.as_deref(), data.description.as_deref())
+        } else {
+            doc_lines(Some(&format!("`{name}` of the spec.")), None)
+        };
         let derive = quote! {
             #[derive(::std::fmt::Debug, ::std::clone::Clone, ::std::cmp::PartialEq,
                 #root::__private::serde::Serialize, #root::__private::serde::Deserialize)]
@@ -249,7 +251,8 @@ impl<'a> TypeSpace<'a> {
             SchemaKind::Type(Type::String(s)) if !s.enumeration.is_empty() => {
                 let variants = s.enumeration.iter().flatten().map(|value| {
                     let variant = ident::type_name(value);
-                    quote!(#[serde(rename = #value)] #variant,)
+                    let doc = format!(" `{}`", doc_text(value));
+                    quote!(#[doc = #doc] #[serde(rename = #value)] #variant,)
                 });
                 quote! {
                     #docs
@@ -267,11 +270,13 @@ impl<'a> TypeSpace<'a> {
                     }
                     let hint = format!("{name}{}", ident::type_name(prop));
                     let ty = self.boxed_type_of(prop_schema, &hint)?;
-                    let docs = match prop_schema {
-                        ReferenceOr::Item(s) => {
-                            doc_lines(None, s.schema_data.description.as_deref())
-                        }
-                        ReferenceOr::Reference { .. } => quote!(),
+                    let description = match prop_schema {
+                        ReferenceOr::Item(s) => s.schema_data.description.as_deref(),
+                        ReferenceOr::Reference { .. } => None,
+                    };
+                    let docs = match description {
+                        Some(d) => doc_lines(None, Some(d)),
+                        None => doc_lines(Some(&format!("`{prop}`")), None),
                     };
                     let rename = (field.to_string().trim_start_matches("r#") != prop)
                         .then(|| quote!(#[serde(rename = #prop)]));

@@ -71,6 +71,9 @@ pub struct RetryPolicy {
     pub backoff_base: Duration,
     /// Longest backoff; `None` means ten times [`backoff_base`](Self::backoff_base).
     pub backoff_max: Option<Duration>,
+    /// Draw each backoff at random below its ceiling ("full jitter", default `true`), so that
+    /// callers that failed together do not retry together; `false` waits the ceiling itself.
+    pub jitter: bool,
     /// Whether a 5xx is retried for a non-idempotent request (default `true`, as hopeit).
     pub retry_non_idempotent_5xx: bool,
     /// Total time for a call, attempts and backoff included (default 300 s, aiohttp's total
@@ -84,6 +87,7 @@ impl Default for RetryPolicy {
             retries: 1,
             backoff_base: Duration::from_millis(10),
             backoff_max: None,
+            jitter: true,
             retry_non_idempotent_5xx: true,
             deadline: Duration::from_secs(300),
         }
@@ -111,13 +115,17 @@ impl RetryPolicy {
     }
 
     /// Backoff before retry number `retry` (0 for the first retry): uniform between zero and
-    /// `min(max_backoff, backoff_base × 2^retry)` ("full jitter").
+    /// `min(max_backoff, backoff_base × 2^retry)` ("full jitter"), or that ceiling without
+    /// [`jitter`](Self::jitter).
     pub fn backoff<R: Rng + ?Sized>(&self, retry: u32, rng: &mut R) -> Duration {
         let growth = 1u32 << retry.min(31);
         let ceiling = self
             .backoff_base
             .saturating_mul(growth)
             .min(self.max_backoff());
+        if !self.jitter {
+            return ceiling;
+        }
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         Duration::from_nanos(rng.random_range(0..=nanos))
     }
@@ -262,6 +270,20 @@ mod tests {
         assert_eq!(p.backoff_base, 10 * MS);
         assert_eq!(p.max_backoff(), 100 * MS);
         assert!(p.retry_non_idempotent_5xx);
+        assert!(p.jitter);
+    }
+
+    #[test]
+    fn without_jitter_the_backoff_is_its_ceiling() {
+        let p = RetryPolicy {
+            jitter: false,
+            ..RetryPolicy::default()
+        };
+        let waits: Vec<Duration> = (0..6).map(|r| p.backoff(r, &mut rng())).collect();
+        assert_eq!(
+            waits,
+            [10 * MS, 20 * MS, 40 * MS, 80 * MS, 100 * MS, 100 * MS]
+        );
     }
 
     #[test]

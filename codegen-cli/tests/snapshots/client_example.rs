@@ -14,10 +14,14 @@ pub mod simple_example_conn_unsecured {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct Something {
+        /// `id`
         pub id: ::std::string::String,
+        /// `user`
         pub user: User,
+        /// `status`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<Status>,
+        /// `history`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub history: ::std::option::Option<::std::vec::Vec<Status>>,
     }
@@ -33,7 +37,9 @@ pub mod simple_example_conn_unsecured {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct Status {
+        /// `ts`
         pub ts: ::std::string::String,
+        /// `type`
         pub r#type: StatusType,
     }
     /// StatusType
@@ -46,12 +52,16 @@ pub mod simple_example_conn_unsecured {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub enum StatusType {
+        /// `NEW`
         #[serde(rename = "NEW")]
         New,
+        /// `LOADED`
         #[serde(rename = "LOADED")]
         Loaded,
+        /// `SUBMITTED`
         #[serde(rename = "SUBMITTED")]
         Submitted,
+        /// `PROCESSED`
         #[serde(rename = "PROCESSED")]
         Processed,
     }
@@ -67,7 +77,9 @@ pub mod simple_example_conn_unsecured {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct User {
+        /// `id`
         pub id: ::std::string::String,
+        /// `name`
         pub name: ::std::string::String,
     }
     /// Client of app connection `simple_example_conn_unsecured`: app `simple-example` version `0.30`.
@@ -166,7 +178,7 @@ pub mod simple_example_conn_unsecured {
                 ::std::option::Option::Some(value) => call.query("wildcard", value),
                 ::std::option::Option::None => call,
             };
-            let raw = self.connection.send(call, &self.options).await?;
+            let raw = self.connection.send_with(call, &self.options).await?;
             let value = raw.json::<::std::vec::Vec<Something>>()?;
             ::std::result::Result::Ok(raw.respond(value))
         }
@@ -244,8 +256,11 @@ pub mod simple_example_auth_conn {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct AuthInfo {
+        /// `access_token`
         pub access_token: ::std::string::String,
+        /// `token_type`
         pub token_type: ::std::string::String,
+        /// `renew`
         pub renew: i64,
     }
     /// ErrorInfo
@@ -260,7 +275,9 @@ pub mod simple_example_auth_conn {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct ErrorInfo {
+        /// `msg`
         pub msg: ::std::string::String,
+        /// `tb`
         pub tb: ::std::vec::Vec<::std::string::String>,
     }
     /// What `login` answers: its 200 response or one it declares.
@@ -363,8 +380,8 @@ pub mod simple_example_auth_conn {
         > {
             let call = ::appwire::__private::Call::get("login");
             let call = call.declare(401u16);
-            let raw = self.connection.send(call, &self.options).await?;
-            let value = match raw.status() {
+            let raw = self.connection.send_with(call, &self.options).await?;
+            let value = match raw.status.as_u16() {
                 401u16 => LoginResponse::Unauthorized(raw.json::<ErrorInfo>()?),
                 _ => LoginResponse::Ok(raw.json::<AuthInfo>()?),
             };
@@ -442,10 +459,14 @@ pub mod simple_example_conn {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct Something {
+        /// `id`
         pub id: ::std::string::String,
+        /// `user`
         pub user: User,
+        /// `status`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<Status>,
+        /// `history`
         #[serde(default, skip_serializing_if = "::std::option::Option::is_none")]
         pub history: ::std::option::Option<::std::vec::Vec<Status>>,
     }
@@ -461,7 +482,9 @@ pub mod simple_example_conn {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct SomethingNotFound {
+        /// `path`
         pub path: ::std::string::String,
+        /// `id`
         pub id: ::std::string::String,
     }
     /// SomethingParams
@@ -476,7 +499,9 @@ pub mod simple_example_conn {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct SomethingParams {
+        /// `id`
         pub id: ::std::string::String,
+        /// `user`
         pub user: ::std::string::String,
     }
     /// Status
@@ -491,7 +516,9 @@ pub mod simple_example_conn {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct Status {
+        /// `ts`
         pub ts: ::std::string::String,
+        /// `type`
         pub r#type: StatusType,
     }
     /// StatusType
@@ -504,12 +531,16 @@ pub mod simple_example_conn {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub enum StatusType {
+        /// `NEW`
         #[serde(rename = "NEW")]
         New,
+        /// `LOADED`
         #[serde(rename = "LOADED")]
         Loaded,
+        /// `SUBMITTED`
         #[serde(rename = "SUBMITTED")]
         Submitted,
+        /// `PROCESSED`
         #[serde(rename = "PROCESSED")]
         Processed,
     }
@@ -525,7 +556,9 @@ pub mod simple_example_conn {
     )]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct User {
+        /// `id`
         pub id: ::std::string::String,
+        /// `name`
         pub name: ::std::string::String,
     }
     /// What `save_something` answers: its 200 response or one it declares.
@@ -640,7 +673,7 @@ pub mod simple_example_conn {
                 ::std::option::Option::Some(value) => call.query("wildcard", value),
                 ::std::option::Option::None => call,
             };
-            let raw = self.connection.send(call, &self.options).await?;
+            let raw = self.connection.send_with(call, &self.options).await?;
             let value = raw.json::<::std::vec::Vec<Something>>()?;
             ::std::result::Result::Ok(raw.respond(value))
         }
@@ -667,8 +700,8 @@ pub mod simple_example_conn {
             let call = ::appwire::__private::Call::post("save_something");
             let call = call.declare(400u16);
             let call = call.json_body(body)?;
-            let raw = self.connection.send(call, &self.options).await?;
-            let value = match raw.status() {
+            let raw = self.connection.send_with(call, &self.options).await?;
+            let value = match raw.status.as_u16() {
                 400u16 => {
                     SaveSomethingResponse::BadRequest(
                         raw.value::<::std::string::String>("save_something")?,
@@ -711,8 +744,8 @@ pub mod simple_example_conn {
             let call = call.declare(404u16);
             let call = call.query("item_id", item_id);
             let call = call.query("partition_key", partition_key);
-            let raw = self.connection.send(call, &self.options).await?;
-            let value = match raw.status() {
+            let raw = self.connection.send_with(call, &self.options).await?;
+            let value = match raw.status.as_u16() {
                 404u16 => {
                     QuerySomethingResponse::NotFound(raw.json::<SomethingNotFound>()?)
                 }

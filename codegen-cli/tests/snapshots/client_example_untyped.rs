@@ -90,7 +90,7 @@ pub mod simple_example_conn_unsecured {
         {
             let call = ::appwire::__private::Call::get("list_somethings_unsecured")
                 .query_serialize(query)?;
-            let raw = self.connection.send(call, &self.options).await?;
+            let raw = self.connection.send_with(call, &self.options).await?;
             let value = raw.auto::<R>("list_somethings_unsecured")?;
             ::std::result::Result::Ok(raw.respond(value))
         }
@@ -232,7 +232,7 @@ pub mod simple_example_auth_conn {
             R: ::appwire::__private::serde::de::DeserializeOwned + ::std::marker::Send,
         {
             let call = ::appwire::__private::Call::get("login").query_serialize(query)?;
-            let raw = self.connection.send(call, &self.options).await?;
+            let raw = self.connection.send_with(call, &self.options).await?;
             let value = raw.auto::<R>("login")?;
             ::std::result::Result::Ok(raw.respond(value))
         }
@@ -375,7 +375,7 @@ pub mod simple_example_conn {
         {
             let call = ::appwire::__private::Call::get("list_somethings")
                 .query_serialize(query)?;
-            let raw = self.connection.send(call, &self.options).await?;
+            let raw = self.connection.send_with(call, &self.options).await?;
             let value = raw.auto::<R>("list_somethings")?;
             ::std::result::Result::Ok(raw.respond(value))
         }
@@ -402,7 +402,7 @@ pub mod simple_example_conn {
             let call = ::appwire::__private::Call::post("save_something")
                 .query_serialize(query)?;
             let call = call.json_body(body)?;
-            let raw = self.connection.send(call, &self.options).await?;
+            let raw = self.connection.send_with(call, &self.options).await?;
             let value = raw.auto::<R>("save_something")?;
             ::std::result::Result::Ok(raw.respond(value))
         }
@@ -425,7 +425,7 @@ pub mod simple_example_conn {
         {
             let call = ::appwire::__private::Call::get("query_something")
                 .query_serialize(query)?;
-            let raw = self.connection.send(call, &self.options).await?;
+            let raw = self.connection.send_with(call, &self.options).await?;
             let value = raw.auto::<R>("query_something")?;
             ::std::result::Result::Ok(raw.respond(value))
         }

@@ -125,6 +125,9 @@ pub struct ConnectionExtensions {
     /// Folder of the caller's keys for `CLIENT_APP_PUBLIC_KEY`
     /// (`<folder>/.private/<app_key>.pem`); hopeit takes it from its server config.
     pub secrets_location: String,
+    /// Passphrase of the caller's private key, usually `${SOME_SECRET}` (hopeit's server
+    /// config `auth.auth_passphrase`).
+    pub auth_passphrase: Option<SecretString>,
 }
 
 impl Default for ConnectionExtensions {
@@ -144,6 +147,7 @@ impl Default for ConnectionExtensions {
             hmac: None,
             bearer_token: None,
             secrets_location: ".secrets/".to_owned(),
+            auth_passphrase: None,
         }
     }
 }

@@ -1,0 +1,170 @@
+//! How a connection authenticates each attempt.
+//!
+//! The strategies are hopeit's `auth_strategy`, plus appwire's static bearer token:
+//!
+//! | setting | `Authorization` sent |
+//! |---|---|
+//! | `UNSECURED` | none |
+//! | `FORWARD_CONTEXT` | the incoming request's, carried by the [`CallContext`] |
+//! | `CLIENT_APP_PUBLIC_KEY` (the default) | `Bearer <RS256 JWT>` signed with the caller's [`ClientKey`], renewed every 50 s |
+//! | `appwire.bearer_token` (wins over the above) | `Bearer <token>` |
+//!
+//! HMAC signing (`appwire.hmac`) is independent of these and adds its own headers.
+
+mod key;
+
+use std::sync::{Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use http::HeaderValue;
+
+pub use key::{ClientKey, KeyError, TOKEN_LIFETIME_SECS};
+
+use crate::context::CallContext;
+
+/// A cached token is replaced this many seconds after it was issued (hopeit's `renew=50`),
+/// ten seconds before it expires.
+pub const TOKEN_RENEW_SECS: u64 = 50;
+
+/// Why a call cannot be authenticated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// `FORWARD_CONTEXT` needs the incoming `Authorization`, and the call context has none.
+    #[error("FORWARD_CONTEXT: the call context carries no Authorization to forward")]
+    NothingToForward,
+    /// The `Authorization` to forward is not a valid header value.
+    #[error("FORWARD_CONTEXT: the Authorization to forward is not a valid header value")]
+    InvalidForwarded,
+    /// Signing the access token failed.
+    #[error("cannot sign the access token")]
+    Signing,
+}
+
+/// The strategy of one connection, ready to produce headers.
+#[derive(Debug)]
+pub(crate) enum Auth {
+    Unsecured,
+    Forward,
+    Token(TokenSource),
+    Bearer(HeaderValue),
+}
+
+impl Auth {
+    /// The `Authorization` of one attempt, or none.
+    pub(crate) fn header(&self, context: &CallContext) -> Result<Option<HeaderValue>, AuthError> {
+        match self {
+            Self::Unsecured => Ok(None),
+            Self::Forward => {
+                let value = context.authorization().ok_or(AuthError::NothingToForward)?;
+                let mut value =
+                    HeaderValue::from_str(value).map_err(|_| AuthError::InvalidForwarded)?;
+                value.set_sensitive(true);
+                Ok(Some(value))
+            }
+            Self::Token(source) => source.header(unix_now()).map(Some),
+            Self::Bearer(value) => Ok(Some(value.clone())),
+        }
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `Bearer <JWT>` headers for one caller app, each reused until it is due for renewal.
+pub(crate) struct TokenSource {
+    key: ClientKey,
+    app_key: String,
+    cached: Mutex<Option<(u64, HeaderValue)>>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("app_key", &self.app_key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenSource {
+    pub(crate) fn new(key: ClientKey, app_key: String) -> Self {
+        Self {
+            key,
+            app_key,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// The header at wall-clock second `now`: the cached one, or a new token when the cached
+    /// one is 50 s old (or from the future, after the clock was set back).
+    pub(crate) fn header(&self, now: u64) -> Result<HeaderValue, AuthError> {
+        // The cache is a plain value; a panic elsewhere cannot leave it half-written.
+        let mut cached = self.cached.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((issued, value)) = cached.as_ref()
+            && now >= *issued
+            && now < issued.saturating_add(TOKEN_RENEW_SECS)
+        {
+            return Ok(value.clone());
+        }
+        let token = self.key.token(&self.app_key, now)?;
+        let mut value =
+            HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| AuthError::Signing)?;
+        value.set_sensitive(true);
+        *cached = Some((now, value.clone()));
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PKCS8: &[u8] = include_bytes!("../../tests/keys/formats/pkcs8.pem");
+
+    fn source() -> TokenSource {
+        TokenSource::new(
+            ClientKey::from_pem(PKCS8, None).expect("key"),
+            "caller.1x0".into(),
+        )
+    }
+
+    #[test]
+    fn a_token_is_reused_until_fifty_seconds_after_it_was_issued() {
+        let s = source();
+        let t0 = 1_700_000_000;
+        let first = s.header(t0).expect("token");
+        assert!(first.is_sensitive());
+        assert!(first.to_str().expect("ascii").starts_with("Bearer ey"));
+        assert_eq!(s.header(t0 + 49).expect("token"), first);
+        let renewed = s.header(t0 + 50).expect("token");
+        assert_ne!(renewed, first);
+        assert_eq!(s.header(t0 + 99).expect("token"), renewed);
+        // A clock set back gets a token issued at its own time.
+        assert_ne!(s.header(t0).expect("token"), renewed);
+    }
+
+    #[test]
+    fn forwarding_needs_an_authorization_in_the_context() {
+        let context = CallContext::new();
+        assert_eq!(
+            Auth::Forward.header(&context),
+            Err(AuthError::NothingToForward)
+        );
+        let context = context.with_authorization("Basic dXNlcjpwYXNz");
+        let value = Auth::Forward
+            .header(&context)
+            .expect("forwarded")
+            .expect("a header");
+        assert_eq!(value, "Basic dXNlcjpwYXNz");
+        assert!(value.is_sensitive());
+        let context = CallContext::new().with_authorization("Basic \n");
+        assert_eq!(
+            Auth::Forward.header(&context),
+            Err(AuthError::InvalidForwarded)
+        );
+        assert_eq!(Auth::Unsecured.header(&context), Ok(None));
+    }
+}

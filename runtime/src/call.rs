@@ -1,0 +1,433 @@
+//! One call: the request is prepared once, then attempted host after host until an outcome is
+//! final, the attempts or the budget run out, or the deadline passes.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use reqwest::Url;
+use tokio::time::Instant;
+use tracing::{Instrument, field};
+
+use crate::breaker::Verdict;
+use crate::connection::{Connection, Inner};
+use crate::context::{CallContext, REQUEST_ID, REQUEST_TS, iso_utc, track_header, uuid_v4};
+use crate::error::{Error, ErrorResponse, TransportKind};
+use crate::request::{Body, CallOptions, Method, Request};
+use crate::response::RawResponse;
+use crate::retry::{Decision, GiveUp, Idempotency, Outcome, RetryPolicy, parse_retry_after};
+use crate::signing::RequestParts;
+
+impl Connection {
+    /// Makes a call: attempts it on the connection's hosts, retrying what is safe to retry,
+    /// and returns the first response of a 2xx or declared status.
+    ///
+    /// Every other outcome is an [`Error`]: see there for each cause. The call runs in a
+    /// `appwire.call` tracing span, each attempt in an `appwire.attempt` span.
+    pub async fn send(&self, request: Request) -> Result<RawResponse, Error> {
+        let span = tracing::info_span!(
+            "appwire.call",
+            connection = %self.inner.name,
+            event = %request.event,
+            method = %request.method,
+        );
+        self.inner.call(request).instrument(span).await
+    }
+
+    /// [`send`](Self::send) with `options` applied under what the request sets itself (see
+    /// [`Request::with_options`]).
+    pub async fn send_with(
+        &self,
+        request: Request,
+        options: &CallOptions,
+    ) -> Result<RawResponse, Error> {
+        self.send(request.with_options(options)).await
+    }
+}
+
+/// What every attempt of a call sends, computed once.
+struct Prepared {
+    method: Method,
+    route: String,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Option<Bytes>,
+    declared: Vec<StatusCode>,
+    context: CallContext,
+}
+
+/// How one attempt ended.
+struct Ended {
+    outcome: Outcome,
+    result: Result<RawResponse, Error>,
+    /// What the host's breaker is told; `None` for an attempt that never started.
+    verdict: Option<Verdict>,
+    /// `Retry-After` of a 429 or 503.
+    retry_after: Option<Duration>,
+    /// No retry, whatever the outcome says.
+    is_final: bool,
+}
+
+impl Ended {
+    fn done(outcome: Outcome, result: Result<RawResponse, Error>, verdict: Verdict) -> Self {
+        Self {
+            outcome,
+            result,
+            verdict: Some(verdict),
+            retry_after: None,
+            is_final: true,
+        }
+    }
+
+    /// The attempt could not even be made: the request cannot be encoded or authenticated.
+    fn not_started(error: Error) -> Self {
+        Self {
+            outcome: Outcome::NotSent,
+            result: Err(error),
+            verdict: None,
+            retry_after: None,
+            is_final: true,
+        }
+    }
+
+    fn transport(host: &str, source: reqwest::Error) -> Self {
+        if source.is_builder() {
+            return Self::not_started(Error::InvalidRequest(source.to_string()));
+        }
+        // Connect errors (refused, DNS, TLS, connect timeout) are raised before the request
+        // is written; anything later may have reached the server.
+        let (outcome, kind) = if source.is_connect() {
+            (Outcome::NotSent, TransportKind::NotSent)
+        } else {
+            (Outcome::Ambiguous, TransportKind::Ambiguous)
+        };
+        Self {
+            outcome,
+            result: Err(Error::Transport {
+                host: host.to_owned(),
+                kind,
+                source,
+            }),
+            verdict: Some(Verdict::Failure),
+            retry_after: None,
+            is_final: false,
+        }
+    }
+}
+
+impl Inner {
+    async fn call(&self, request: Request) -> Result<RawResponse, Error> {
+        let idempotent = request.idempotent.unwrap_or_else(|| {
+            request.method == Method::Get || self.idempotent_events.contains(&request.event)
+        });
+        let idempotency = if idempotent {
+            Idempotency::Idempotent
+        } else {
+            Idempotency::NonIdempotent
+        };
+        let attempt_timeout = request.attempt_timeout.unwrap_or(self.attempt_timeout);
+        let policy = match request.deadline {
+            Some(deadline) => Cow::Owned(RetryPolicy {
+                deadline,
+                ..self.policy.clone()
+            }),
+            None => Cow::Borrowed(&self.policy),
+        };
+        let call = self.prepare(request)?;
+
+        let mut state = policy.begin(idempotency, self.budget.as_ref(), Instant::now());
+        loop {
+            let attempt = self.pool.select().map_err(|e| Error::NoHealthyHost {
+                connection: self.name.clone(),
+                reopens_at: e.reopens_at,
+            })?;
+            let number = state.attempts().saturating_add(1);
+            let host = attempt.url();
+            let timeout = attempt_timeout.min(state.remaining(Instant::now()));
+            let span = tracing::info_span!(
+                "appwire.attempt",
+                host,
+                attempt = number,
+                status = field::Empty,
+                elapsed_ms = field::Empty,
+            );
+            let started = Instant::now();
+            let ended = self
+                .attempt(host, &call, timeout)
+                .instrument(span.clone())
+                .await;
+            let elapsed = started.elapsed();
+            span.record(
+                "elapsed_ms",
+                u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            );
+            if let Outcome::Responded(status) = ended.outcome {
+                span.record("status", status);
+            }
+            match ended.verdict {
+                Some(verdict) => attempt.report(verdict),
+                None => drop(attempt),
+            }
+
+            let error = match ended.result {
+                Ok(response) => return Ok(response),
+                Err(error) => error,
+            };
+            if ended.is_final {
+                return Err(error);
+            }
+            // An attempt cut short by the deadline rather than by its own timeout ends the
+            // call: whatever the method, no time is left to retry it.
+            if timeout < attempt_timeout && matches!(error, Error::AttemptTimeout { .. }) {
+                return Err(Error::DeadlineExceeded {
+                    deadline: policy.deadline,
+                    attempts: number,
+                    last: Some(Box::new(error)),
+                });
+            }
+            let decision = state.decide(
+                ended.outcome,
+                ended.retry_after,
+                Instant::now(),
+                &mut rand::rng(),
+            );
+            let attempts = state.attempts();
+            match decision {
+                Decision::Return => return Err(error),
+                Decision::Retry { delay } => {
+                    tracing::warn!(
+                        attempt = attempts,
+                        delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                        cause = %error,
+                        "retrying",
+                    );
+                    tokio::time::sleep(delay).await;
+                }
+                Decision::GiveUp(GiveUp::AttemptsExhausted) => {
+                    return Err(Error::RetriesExhausted {
+                        attempts,
+                        last: Box::new(error),
+                    });
+                }
+                Decision::GiveUp(GiveUp::DeadlineExceeded) => {
+                    return Err(Error::DeadlineExceeded {
+                        deadline: policy.deadline,
+                        attempts,
+                        last: Some(Box::new(error)),
+                    });
+                }
+                Decision::GiveUp(GiveUp::BudgetExhausted) => {
+                    return Err(Error::BudgetExhausted {
+                        attempts,
+                        last: Box::new(error),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Route, headers and body of a call, as hopeit's apps-client computes them once per call.
+    fn prepare(&self, request: Request) -> Result<Prepared, Error> {
+        let Request {
+            event,
+            method,
+            query,
+            body,
+            declared,
+            headers: extra,
+            context,
+            ..
+        } = request;
+        let context = context.unwrap_or_default();
+        // Fail before any attempt when the call cannot be authenticated at all.
+        self.auth.header(&context)?;
+
+        let mut headers = HeaderMap::new();
+        for (key, value) in context.track_ids() {
+            insert(&mut headers, &track_header(key), value)?;
+        }
+        if context.track_id(REQUEST_ID).is_none() {
+            insert(&mut headers, &track_header(REQUEST_ID), &uuid_v4())?;
+        }
+        if context.track_id(REQUEST_TS).is_none() {
+            insert(
+                &mut headers,
+                &track_header(REQUEST_TS),
+                &iso_utc(SystemTime::now()),
+            )?;
+        }
+        insert(&mut headers, "x-track-client-app-key", &self.caller)?;
+        if let Some(caller_event) = context.event_name() {
+            insert(&mut headers, "x-track-client-event-name", caller_event)?;
+        }
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for name in extra.keys() {
+            headers.remove(name);
+        }
+        for (name, value) in &extra {
+            headers.append(name, value.clone());
+        }
+
+        let body = match method {
+            Method::Get => None,
+            Method::Post => Some(body.unwrap_or_else(Body::null).bytes()),
+        };
+        Ok(Prepared {
+            route: self.route(&event),
+            method,
+            query,
+            headers,
+            body,
+            declared,
+            context,
+        })
+    }
+
+    async fn attempt(&self, host: &str, call: &Prepared, timeout: Duration) -> Ended {
+        let url = match url(host, call) {
+            Ok(url) => url,
+            Err(error) => return Ended::not_started(error),
+        };
+        let mut headers = call.headers.clone();
+        match self.auth.header(&call.context) {
+            Ok(Some(value)) => {
+                headers.insert(AUTHORIZATION, value);
+            }
+            Ok(None) => {}
+            Err(error) => return Ended::not_started(error.into()),
+        }
+        if let Some(signer) = &self.signer {
+            // Signed per attempt: each gets its own timestamp and nonce.
+            let parts = RequestParts {
+                method: call.method.as_str(),
+                path: url.path(),
+                query: url.query().unwrap_or(""),
+                body: call.body.as_deref().unwrap_or_default(),
+            };
+            for (name, value) in signer.sign_now(&parts).pairs() {
+                match HeaderValue::from_str(value) {
+                    Ok(value) => {
+                        headers.insert(HeaderName::from_static(name), value);
+                    }
+                    Err(_) => {
+                        let error = Error::InvalidRequest(format!("{name} is not a header value"));
+                        return Ended::not_started(error);
+                    }
+                }
+            }
+        }
+        let mut request = self
+            .client
+            .request(call.method.to_http(), url)
+            .headers(headers);
+        if let Some(body) = &call.body {
+            request = request.body(body.clone());
+        }
+        match tokio::time::timeout(timeout, self.exchange(host, request, call)).await {
+            Ok(ended) => ended,
+            Err(_) => Ended {
+                outcome: Outcome::Ambiguous,
+                result: Err(Error::AttemptTimeout {
+                    host: host.to_owned(),
+                    timeout,
+                }),
+                verdict: Some(Verdict::Failure),
+                retry_after: None,
+                is_final: false,
+            },
+        }
+    }
+
+    /// Sends the request and reads the whole response, so that a body cut short counts
+    /// against the attempt that received it.
+    async fn exchange(
+        &self,
+        host: &str,
+        request: reqwest::RequestBuilder,
+        call: &Prepared,
+    ) -> Ended {
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return Ended::transport(host, e),
+        };
+        let status = response.status();
+        let outcome = Outcome::Responded(status.as_u16());
+        let too_large = || {
+            let error = Error::BodyTooLarge {
+                host: host.to_owned(),
+                limit: self.max_body,
+            };
+            Ended::done(outcome, Err(error), outcome.verdict())
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > self.max_body as u64)
+        {
+            return too_large();
+        }
+        let headers = std::mem::take(response.headers_mut());
+        let mut body = BytesMut::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    if chunk.len() > self.max_body.saturating_sub(body.len()) {
+                        return too_large();
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return Ended::transport(host, e),
+            }
+        }
+        let body = body.freeze();
+        tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
+
+        if status.is_success() || call.declared.contains(&status) {
+            let mut raw = RawResponse::new(status, headers, body);
+            raw.host = host.to_owned();
+            return Ended::done(outcome, Ok(raw), Verdict::Success);
+        }
+        let retry_after = match status.as_u16() {
+            429 | 503 => headers
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| parse_retry_after(v, SystemTime::now())),
+            _ => None,
+        };
+        let response = Box::new(ErrorResponse::new(host, status, headers, body));
+        let error = if status == StatusCode::UNAUTHORIZED {
+            Error::Unauthorized(response)
+        } else {
+            Error::Status(response)
+        };
+        Ended {
+            outcome,
+            result: Err(error),
+            verdict: Some(outcome.verdict()),
+            retry_after,
+            is_final: false,
+        }
+    }
+}
+
+/// `host + route`, by concatenation as hopeit builds it, then the query arguments.
+fn url(host: &str, call: &Prepared) -> Result<Url, Error> {
+    let mut url = Url::parse(&format!("{host}{}", call.route))
+        .map_err(|e| Error::InvalidRequest(format!("invalid URL {host}{}: {e}", call.route)))?;
+    if !call.query.is_empty() {
+        url.query_pairs_mut().extend_pairs(&call.query);
+    }
+    Ok(url)
+}
+
+fn insert(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), Error> {
+    let name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::InvalidRequest(format!("`{name}` is not a valid header name")))?;
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        Error::InvalidRequest(format!("the value of `{name}` is not a valid header value"))
+    })?;
+    headers.insert(name, value);
+    Ok(())
+}

@@ -1,0 +1,4 @@
+// The manifest option is required.
+appwire::generate!(spec(catalog = "api/catalog.json"));
+
+fn main() {}
