@@ -61,8 +61,11 @@ fn connection(ir: &Ir, c: &ConnectionIr, root: &TokenStream) -> TokenStream {
     let api_doc = format!(
         " The calls of [`{ty}`], as a trait: implement it to stand in for the app connection in tests."
     );
+    // A caller uses some of a connection's calls, and the code may be included in a binary or
+    // a private module: what is unused or unexported there must not warn.
     quote! {
         #[doc = #module_doc]
+        #[allow(dead_code, unreachable_pub)]
         pub mod #module {
             #(#types)*
             #(#responses)*
@@ -141,6 +144,7 @@ fn connection(ir: &Ir, c: &ConnectionIr, root: &TokenStream) -> TokenStream {
             }
         }
 
+        #[allow(unused_imports, unreachable_pub)]
         pub use self::#module::{#ty, #api};
     }
 }

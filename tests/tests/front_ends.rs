@@ -48,3 +48,25 @@ fn the_macro_expands_to_the_same_code() {
     );
     assert_eq!(prettyplease::unparse(&file), body(BUILT));
 }
+
+#[test]
+fn the_committed_command_line_example_is_up_to_date() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let args = [
+        "appwire".into(),
+        "generate".into(),
+        root.join("examples/quickstart/app-config.json")
+            .into_os_string(),
+        "--out".into(),
+        root.join("examples/src/cli_clients.rs").into_os_string(),
+        "--check".into(),
+    ];
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = appwire_codegen::cli::run_with(args, &mut out, &mut err, false).expect("run");
+    assert_eq!(
+        code,
+        std::process::ExitCode::SUCCESS,
+        "{}regenerate it: cargo run -p appwire-codegen -- generate examples/quickstart/app-config.json --out examples/src/cli_clients.rs",
+        String::from_utf8_lossy(&err)
+    );
+}

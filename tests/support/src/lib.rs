@@ -105,12 +105,23 @@ impl Reply {
 
 type Script = dyn Fn(usize, &Captured) -> Reply + Send + Sync;
 
+/// The tasks serving a host: its accept loop and its connections.
+#[derive(Clone, Default)]
+struct Tasks(Arc<Mutex<Vec<tokio::task::AbortHandle>>>);
+
+impl Tasks {
+    fn add<T>(&self, task: &tokio::task::JoinHandle<T>) {
+        self.0.lock().expect("lock").push(task.abort_handle());
+    }
+}
+
 /// A test host: its base URL and what it received.
 #[derive(Clone)]
 pub struct Host {
     pub url: String,
     hits: Arc<AtomicUsize>,
     requests: Arc<Mutex<Vec<Captured>>>,
+    tasks: Tasks,
     /// Keeps a refusing host's port bound, so that no other test's server takes it.
     _reserved: Option<Arc<TcpSocket>>,
 }
@@ -128,6 +139,14 @@ impl Host {
     pub fn last(&self) -> Captured {
         self.requests().pop().expect("a request")
     }
+
+    /// Stops the host as a crashed server stops: it accepts nothing more, and its open
+    /// connections are closed.
+    pub fn stop(&self) {
+        for task in self.tasks.0.lock().expect("lock").drain(..) {
+            task.abort();
+        }
+    }
 }
 
 /// A host answering with `script(n, request)` for its `n`-th request (from 0).
@@ -138,7 +157,9 @@ pub async fn scripted(script: impl Fn(usize, &Captured) -> Reply + Send + Sync +
     let requests = Arc::new(Mutex::new(Vec::new()));
     let script: Arc<Script> = Arc::new(script);
     let (h, r) = (hits.clone(), requests.clone());
-    tokio::spawn(async move {
+    let tasks = Tasks::default();
+    let t = tasks.clone();
+    let accept = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let (hits, requests, script) = (h.clone(), r.clone(), script.clone());
             let service = service_fn(move |request: hyper::Request<Incoming>| {
@@ -173,17 +194,20 @@ pub async fn scripted(script: impl Fn(usize, &Captured) -> Reply + Send + Sync +
                     Ok::<_, Infallible>(response)
                 }
             });
-            tokio::spawn(async move {
+            let connection = tokio::spawn(async move {
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
                     .await;
             });
+            t.add(&connection);
         }
     });
+    tasks.add(&accept);
     Host {
         url,
         hits,
         requests,
+        tasks,
         _reserved: None,
     }
 }
@@ -204,6 +228,7 @@ pub async fn refusing() -> Host {
         url,
         hits: Arc::new(AtomicUsize::new(0)),
         requests: Arc::new(Mutex::new(Vec::new())),
+        tasks: Tasks::default(),
         _reserved: Some(Arc::new(socket)),
     }
 }
@@ -227,10 +252,12 @@ pub async fn faulty(fault: Fault) -> Host {
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let hits = Arc::new(AtomicUsize::new(0));
     let h = hits.clone();
-    tokio::spawn(async move {
+    let tasks = Tasks::default();
+    let t = tasks.clone();
+    let accept = tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             let hits = h.clone();
-            tokio::spawn(async move {
+            let connection = tokio::spawn(async move {
                 if read_request(&mut stream).await.is_none() {
                     return;
                 }
@@ -258,12 +285,15 @@ pub async fn faulty(fault: Fault) -> Host {
                     }
                 }
             });
+            t.add(&connection);
         }
     });
+    tasks.add(&accept);
     Host {
         url,
         hits,
         requests: Arc::new(Mutex::new(Vec::new())),
+        tasks,
         _reserved: None,
     }
 }
