@@ -108,6 +108,18 @@ where
         .ok_or_else(|| de::Error::custom(format!("integer {n} is out of range")))
 }
 
+/// A [`uint`] of at least 1: a duration of zero would fail every call at once.
+pub(crate) fn positive<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: TryFrom<u64>,
+{
+    match uint::<D, u64>(d)? {
+        0 => Err(de::Error::custom("expected at least 1, found 0")),
+        n => T::try_from(n).map_err(|_| de::Error::custom(format!("integer {n} is out of range"))),
+    }
+}
+
 /// An optional [`uint`]: `null` or an absent key is `None`.
 pub(crate) fn opt_uint<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where

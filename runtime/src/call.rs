@@ -71,11 +71,15 @@ struct Ended {
 }
 
 impl Ended {
-    fn done(outcome: Outcome, result: Result<RawResponse, Error>, verdict: Verdict) -> Self {
+    fn done(
+        outcome: Outcome,
+        result: Result<RawResponse, Error>,
+        verdict: Option<Verdict>,
+    ) -> Self {
         Self {
             outcome,
             result,
-            verdict: Some(verdict),
+            verdict,
             retry_after: None,
             is_final: true,
         }
@@ -138,11 +142,27 @@ impl Inner {
         let call = self.prepare(request)?;
 
         let mut state = policy.begin(idempotency, self.budget.as_ref(), Instant::now());
+        // A retry goes to another host than the one that just failed, when one admits it.
+        let mut failed: Option<(usize, Error)> = None;
         loop {
-            let attempt = self.pool.select().map_err(|e| Error::NoHealthyHost {
-                connection: self.name.clone(),
-                reopens_at: e.reopens_at,
-            })?;
+            let avoid = failed.as_ref().map(|(host, _)| *host);
+            let attempt = match self.pool.select_avoiding(avoid) {
+                Ok(attempt) => attempt,
+                Err(e) => {
+                    return Err(match failed.take() {
+                        // The hosts opened under this very call: its last real error says why.
+                        Some((_, last)) => Error::RetriesExhausted {
+                            attempts: state.attempts(),
+                            last: Box::new(last),
+                        },
+                        None => Error::NoHealthyHost {
+                            connection: self.name.clone(),
+                            reopens_at: e.reopens_at,
+                        },
+                    });
+                }
+            };
+            let host_index = attempt.index();
             let number = state.attempts().saturating_add(1);
             let host = attempt.url();
             let timeout = attempt_timeout.min(state.remaining(Instant::now()));
@@ -187,12 +207,11 @@ impl Inner {
                     last: Some(Box::new(error)),
                 });
             }
-            let decision = state.decide(
-                ended.outcome,
-                ended.retry_after,
-                Instant::now(),
-                &mut rand::rng(),
-            );
+            // `Retry-After` is the host's own word: it delays a retry only when there is no other
+            // host to go to.
+            let retry_after = ended.retry_after.filter(|_| self.pool.urls().len() == 1);
+            let decision =
+                state.decide(ended.outcome, retry_after, Instant::now(), &mut rand::rng());
             let attempts = state.attempts();
             match decision {
                 Decision::Return => return Err(error),
@@ -204,6 +223,7 @@ impl Inner {
                         "retrying",
                     );
                     tokio::time::sleep(delay).await;
+                    failed = Some((host_index, error));
                 }
                 Decision::GiveUp(GiveUp::AttemptsExhausted) => {
                     return Err(Error::RetriesExhausted {
@@ -387,7 +407,7 @@ impl Inner {
         if status.is_success() || call.declared.contains(&status) {
             let mut raw = RawResponse::new(status, headers, body);
             raw.host = host.to_owned();
-            return Ended::done(outcome, Ok(raw), Verdict::Success);
+            return Ended::done(outcome, Ok(raw), Some(Verdict::Success));
         }
         let retry_after = match status.as_u16() {
             429 | 503 => headers
@@ -405,7 +425,7 @@ impl Inner {
         Ended {
             outcome,
             result: Err(error),
-            verdict: Some(outcome.verdict()),
+            verdict: outcome.verdict(),
             retry_after,
             is_final: false,
         }

@@ -555,6 +555,18 @@ fn check_host(connection: &str, host: &str) -> Result<String, ConfigError> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("a host URL takes no query or fragment".into()));
     }
+    // Host URLs appear in errors, logs and snapshots: they must not carry credentials (and
+    // this error does not repeat them).
+    if !url.username().is_empty() || url.password().is_some() {
+        let mut shown = url.clone();
+        let _ = shown.set_username("");
+        let _ = shown.set_password(None);
+        return Err(ConfigError::InvalidHost {
+            connection: connection.to_owned(),
+            host: shown.to_string(),
+            reason: "credentials in the URL are not supported: use `appwire.bearer_token` or `appwire.hmac`".into(),
+        });
+    }
     Ok(base.to_owned())
 }
 
@@ -625,8 +637,12 @@ fn build_client(connection: &str, settings: &ConnectionSettings) -> Result<reqwe
         0 => usize::MAX,
         n => usize::try_from(n).unwrap_or(usize::MAX),
     };
+    // A connect cut off by the attempt timeout would look ambiguous; cut off by the connect
+    // timeout it is known never to have been sent, and is retried on the next host.
+    let ext = &settings.appwire;
+    let connect_timeout = ext.connect_timeout_ms.min(ext.attempt_timeout_ms);
     reqwest::Client::builder()
-        .connect_timeout(Duration::from_millis(settings.appwire.connect_timeout_ms))
+        .connect_timeout(Duration::from_millis(connect_timeout))
         .pool_max_idle_per_host(per_host)
         .tls_danger_accept_invalid_certs(!settings.ssl)
         // aiohttp, under hopeit, ignores proxy variables unless told otherwise.
@@ -658,6 +674,14 @@ mod tests {
     use appwire_manifest::{Expansion, Manifest};
 
     use super::*;
+
+    #[test]
+    fn host_urls_carry_no_credentials() {
+        assert!(check_host("c", "http://h:1/").is_ok());
+        let err = check_host("c", "http://user:secret@h:1").expect_err("credentials");
+        assert!(err.to_string().contains("credentials"), "{err}");
+        assert!(!format!("{err} {err:?}").contains("secret"), "{err:?}");
+    }
 
     fn unsecured(connection_str: &str) -> ConnectionSettings {
         let mut s = ConnectionSettings::new(connection_str);

@@ -47,13 +47,18 @@ impl CallContext {
 
     /// The context of an incoming request: its `x-track-*` headers as track ids
     /// (`x-track-session-id` becomes `track.session_id`, as a hopeit server reads them) and
-    /// its `Authorization`.
+    /// its `Authorization`. The incoming caller's own `x-track-client-app-key` and
+    /// `x-track-client-event-name` are left out: a call made in this context names its own
+    /// app and event.
     pub fn from_headers(headers: &HeaderMap) -> Self {
         let mut context = Self::new();
         for (name, value) in headers {
             let Some(rest) = name.as_str().strip_prefix("x-track-") else {
                 continue;
             };
+            if matches!(rest, "client-app-key" | "client-event-name") {
+                continue;
+            }
             if let Ok(value) = value.to_str() {
                 context = context.with_track_id(format!("track.{}", rest.replace('-', "_")), value);
             }
@@ -174,6 +179,24 @@ mod tests {
     use http::HeaderValue;
 
     use super::*;
+
+    #[test]
+    fn an_incoming_callers_own_names_are_not_forwarded() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("x-track-session-id", "s-1"),
+            ("x-track-client-app-key", "upstream.1x0"),
+            ("x-track-client-event-name", "upstream_event"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        let context = CallContext::from_headers(&headers);
+        assert_eq!(
+            context.track_ids(),
+            [("track.session_id".to_owned(), "s-1".to_owned())]
+        );
+        assert_eq!(context.event_name(), None);
+    }
 
     #[test]
     fn track_headers_are_spinal_cased() {

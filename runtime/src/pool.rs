@@ -158,12 +158,19 @@ impl HostPool {
 
     /// Picks a host for one attempt and admits it through that host's breaker.
     pub fn select(&self) -> Result<Attempt<'_>, NoHostAvailable> {
+        self.select_avoiding(None)
+    }
+
+    /// [`select`](Self::select), passing over the host at `avoid` (the one a retry's previous
+    /// attempt failed on) unless no other host admits the attempt.
+    pub fn select_avoiding(&self, avoid: Option<usize>) -> Result<Attempt<'_>, NoHostAvailable> {
         let now = Instant::now();
         let mut state = self.lock();
-        let picked = match self.balance {
-            Balance::RoundRobin => round_robin(&mut state, now),
-            Balance::LeastLoaded => least_loaded(&mut state, now),
+        let pick = |state: &mut State, avoid| match self.balance {
+            Balance::RoundRobin => round_robin(state, now, avoid),
+            Balance::LeastLoaded => least_loaded(state, now, avoid),
         };
+        let picked = pick(&mut state, avoid).or_else(|| avoid.and_then(|_| pick(&mut state, None)));
         let (index, permit) = picked.ok_or_else(|| no_host(&state.hosts, now))?;
         let host = &mut state.hosts[index];
         host.in_flight = host.in_flight.saturating_add(1);
@@ -218,11 +225,14 @@ impl HostPool {
 
 /// hopeit's `_next_available_host`: the cursor moves one position per host looked at. When no
 /// host admits anything the cursor has gone full circle; hopeit randomizes it then, this keeps it.
-fn round_robin(state: &mut State, now: Instant) -> Option<(usize, Permit)> {
+fn round_robin(state: &mut State, now: Instant, avoid: Option<usize>) -> Option<(usize, Permit)> {
     let len = state.hosts.len();
     for _ in 0..len {
         let index = state.cursor % len;
         state.cursor = (index + 1) % len;
+        if Some(index) == avoid {
+            continue;
+        }
         if let Ok(permit) = state.hosts[index].breaker.try_acquire(now) {
             return Some((index, permit));
         }
@@ -230,9 +240,9 @@ fn round_robin(state: &mut State, now: Instant) -> Option<(usize, Permit)> {
     None
 }
 
-fn least_loaded(state: &mut State, now: Instant) -> Option<(usize, Permit)> {
+fn least_loaded(state: &mut State, now: Instant, avoid: Option<usize>) -> Option<(usize, Permit)> {
     let open: Vec<usize> = (0..state.hosts.len())
-        .filter(|&i| state.hosts[i].breaker.admits(now))
+        .filter(|&i| Some(i) != avoid && state.hosts[i].breaker.admits(now))
         .collect();
     let index = match open.len() {
         0 => return None,

@@ -74,8 +74,14 @@ impl RawResponse {
     /// whole body when it is `text/plain`.
     pub fn value<T: DeserializeOwned>(&self, event: &str) -> Result<T, Error> {
         if self.is_text() {
-            return T::deserialize(Value::String(self.text().into_owned()))
-                .map_err(|e| self.decode_error(e));
+            // A number or a boolean in a text body reads as hopeit's lax parsing reads it.
+            let text = self.text();
+            return T::deserialize(Value::String(text.clone().into_owned())).or_else(|e| {
+                serde_json::from_str::<Value>(text.trim())
+                    .ok()
+                    .and_then(|v| T::deserialize(v).ok())
+                    .ok_or_else(|| self.decode_error(e))
+            });
         }
         let mut data = self.json_value()?;
         let value = match data.get_mut(event) {
@@ -254,6 +260,13 @@ mod tests {
         assert!(matches!(r.value::<u32>("ev"), Err(Error::Decode { .. })));
         let text = response(200, Some("text/plain; charset=utf-8"), "hello");
         assert_eq!(text.value::<String>("ev.name").expect("text"), "hello");
+        let number = response(200, Some("text/plain"), "3\n");
+        assert_eq!(number.value::<u32>("ev").expect("number"), 3);
+        assert_eq!(number.value::<String>("ev").expect("as text"), "3\n");
+        assert!(matches!(
+            response(200, Some("text/plain"), "three").value::<u32>("ev"),
+            Err(Error::Decode { .. })
+        ));
         assert_eq!(
             response(200, None, r#"{"k": true}"#)
                 .value::<bool>("k")

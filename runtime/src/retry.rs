@@ -31,15 +31,17 @@ pub enum Outcome {
 
 impl Outcome {
     /// What the attempt says about its host's health: unreachable, ambiguous, 5xx, 408 and 429
-    /// count against it, any other answer shows it working. A status the target declares as a
-    /// typed response should be reported as [`Verdict::Success`] instead.
-    pub fn verdict(self) -> Verdict {
+    /// count against it; other 4xx say nothing about it (the request was at fault, and hopeit
+    /// records nothing for them); any other answer shows it working. A status the target
+    /// declares as a typed response should be reported as [`Verdict::Success`] instead.
+    pub fn verdict(self) -> Option<Verdict> {
         match self {
-            Self::NotSent | Self::Ambiguous => Verdict::Failure,
+            Self::NotSent | Self::Ambiguous => Some(Verdict::Failure),
             Self::Responded(status) if is_server_error(status) || is_try_later(status) => {
-                Verdict::Failure
+                Some(Verdict::Failure)
             }
-            Self::Responded(_) => Verdict::Success,
+            Self::Responded(status) if (400..500).contains(&status) => None,
+            Self::Responded(_) => Some(Verdict::Success),
         }
     }
 }
@@ -339,10 +341,13 @@ mod tests {
             Outcome::Responded(408),
             Outcome::Responded(429),
         ] {
-            assert_eq!(outcome.verdict(), Verdict::Failure, "{outcome:?}");
+            assert_eq!(outcome.verdict(), Some(Verdict::Failure), "{outcome:?}");
         }
-        for status in [200, 201, 301, 400, 401, 404, 409] {
-            assert_eq!(Outcome::Responded(status).verdict(), Verdict::Success);
+        for status in [200, 201, 301] {
+            assert_eq!(Outcome::Responded(status).verdict(), Some(Verdict::Success));
+        }
+        for status in [400, 401, 404, 409] {
+            assert_eq!(Outcome::Responded(status).verdict(), None, "{status}");
         }
     }
 

@@ -114,8 +114,10 @@ pub fn canonical_string(
     nonce: &str,
     service: &str,
 ) -> String {
+    // Sorted by key only, and stably: the order of a repeated key's values is part of what is
+    // signed (`tag=a&tag=b` is not `tag=b&tag=a`).
     let mut pairs: Vec<&str> = request.query.split('&').filter(|p| !p.is_empty()).collect();
-    pairs.sort_unstable();
+    pairs.sort_by_key(|pair| pair.split_once('=').map_or(*pair, |(key, _)| key));
     let query = pairs.join("&");
     let body = hex::encode(Sha256::digest(request.body));
     [
@@ -508,6 +510,19 @@ mod tests {
     ) -> Result<String, VerifyError> {
         v.verify(request, |name| headers.get(name), t(at))
             .map(str::to_owned)
+    }
+
+    #[test]
+    fn repeated_keys_keep_their_order() {
+        let at = |query| RequestParts {
+            method: "GET",
+            path: "/p",
+            query,
+            body: b"",
+        };
+        let canonical = |query| canonical_string(&at(query), "1", "n", "s");
+        assert_eq!(canonical("b=1&a=2"), canonical("a=2&b=1"));
+        assert_ne!(canonical("tag=a&tag=b"), canonical("tag=b&tag=a"));
     }
 
     #[test]

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use appwire::{BreakerState, Error, Request, TransportKind};
+use appwire::{BreakerState, Connection, Error, Request, TransportKind};
 use common::{Fault, Reply, always, connect, faulty, refusing, scripted, settings};
 use tokio::time::Instant;
 
@@ -316,9 +316,26 @@ async fn a_response_cut_short_is_ambiguous() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_is_honoured_within_the_deadline() {
-    let busy = always(Reply::status(503).header("retry-after", "5")).await;
+    // With another host to go to, a host's `Retry-After` does not hold the call up.
+    let busy = always(Reply::status(503).header("retry-after", "3600")).await;
     let b = always(Reply::ok()).await;
     let conn = connect(settings(&[&busy, &b]));
+    let t0 = Instant::now();
+    conn.send(Request::get("e")).await.expect("from b");
+    assert!(
+        t0.elapsed() < Duration::from_millis(50),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(hits(&[&busy, &b]), [1, 1]);
+
+    // With one host, the retry waits as it asks.
+    let single = scripted(|n, _| match n {
+        0 => Reply::status(503).header("retry-after", "5"),
+        _ => Reply::ok(),
+    })
+    .await;
+    let conn = connect(settings(&[&single]));
     let t0 = Instant::now();
     conn.send(Request::get("e")).await.expect("after the wait");
     let waited = t0.elapsed();
@@ -326,9 +343,11 @@ async fn retry_after_is_honoured_within_the_deadline() {
         waited >= 5 * S && waited < 5 * S + Duration::from_millis(50),
         "{waited:?}"
     );
-    assert_eq!(hits(&[&busy, &b]), [1, 1]);
+    assert_eq!(single.hits(), 2);
 
     // A wait past the deadline is not started.
+    let busy = always(Reply::status(503).header("retry-after", "5")).await;
+    let conn = connect(settings(&[&busy]));
     let t1 = Instant::now();
     let err = conn
         .send(Request::get("e").deadline(3 * S))
@@ -340,7 +359,7 @@ async fn retry_after_is_honoured_within_the_deadline() {
     );
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert!(t1.elapsed() < Duration::from_millis(50));
-    assert_eq!(hits(&[&busy, &b]), [2, 1]);
+    assert_eq!(busy.hits(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -551,4 +570,67 @@ async fn least_loaded_balancing_spreads_calls_and_avoids_open_hosts() {
     assert!(dead.hits() <= 1, "{}", dead.hits());
     assert!(a.hits() > 5 && b.hits() > 5, "{:?}", hits(&[&a, &b]));
     assert_eq!(a.hits() + b.hits(), 30);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_retry_goes_to_another_host_than_the_failed_one() {
+    let dead = refusing().await;
+    let (b, c) = (always(Reply::ok()).await, always(Reply::ok()).await);
+    let mut s = settings(&[&dead, &b, &c]);
+    s.appwire.balance = appwire_manifest::Balance::LeastLoaded;
+    s.retries = 1;
+    // Least loaded picks at random among idle hosts: whatever the draw, the one retry must not
+    // go back to the refusing host.
+    for seed in 0..50 {
+        let conn = Connection::builder("target", common::target(), s.clone(), common::CALLER)
+            .seed(seed)
+            .build()
+            .expect("connection");
+        conn.send(Request::get("e"))
+            .await
+            .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn client_errors_neither_count_against_a_host_nor_clear_its_failures() {
+    let host = scripted(|n, _| match n {
+        2 => Reply::status(404),
+        _ => Reply::status(500),
+    })
+    .await;
+    let mut s = settings(&[&host]);
+    s.retries = 0;
+    s.circuit_breaker_open_failures = 3;
+    let conn = connect(s);
+    for _ in 0..2 {
+        conn.send(Request::get("e")).await.expect_err("500");
+    }
+    let err = conn.send(Request::get("e")).await.expect_err("404");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(404));
+    assert_eq!(
+        conn.snapshot()[0].failures,
+        2,
+        "a 404 leaves the count alone"
+    );
+    conn.send(Request::get("e")).await.expect_err("500");
+    assert!(matches!(
+        conn.snapshot()[0].state,
+        BreakerState::Open { .. }
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn when_a_call_opens_every_breaker_its_last_error_is_kept() {
+    let host = always(Reply::status(500)).await;
+    let mut s = settings(&[&host]);
+    s.retries = 2;
+    s.circuit_breaker_open_failures = 1;
+    let err = connect(s).send(Request::get("e")).await.expect_err("500");
+    assert!(
+        matches!(&err, Error::RetriesExhausted { attempts: 1, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
+    assert_eq!(host.hits(), 1);
 }

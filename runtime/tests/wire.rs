@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use appwire::{
-    AuthError, Body, CallContext, ClientKey, Connection, Error, Request, Target, Verifier,
+    AuthError, Body, CallContext, Connection, Error, Request, Target, Verifier, VerifyError,
 };
 use appwire_manifest::{AuthStrategy, HmacSettings, SecretString};
 use base64::Engine as _;
@@ -423,18 +423,12 @@ async fn client_app_public_key_sends_an_rs256_jwt_that_verifies() {
     assert_eq!(claims["app"], TEST_APP);
     assert_eq!(claims.as_object().map(|o| o.len()), Some(3));
 
-    // A token signed by another key does not verify.
-    let other = ClientKey::from_pem(include_bytes!("keys/formats/pkcs8.pem"), None)
-        .expect("key")
-        .token(TEST_APP, iat)
-        .expect("token");
-    let forged: Vec<&str> = other.split('.').collect();
-    let mut bad = URL_SAFE_NO_PAD.decode(forged[2]).expect("base64url");
-    bad[0] ^= 1;
-    assert!(
-        key.verify(format!("{}.{}", forged[0], forged[1]).as_bytes(), &bad)
-            .is_err()
-    );
+    // The signature covers the claims: the same signature over other claims does not verify.
+    let signature = URL_SAFE_NO_PAD.decode(parts[2]).expect("base64url");
+    let other_claims = URL_SAFE_NO_PAD
+        .encode(serde_json::json!({"iat": iat, "exp": iat + 3600, "app": TEST_APP}).to_string());
+    let forged = format!("{}.{other_claims}", parts[0]);
+    assert!(key.verify(forged.as_bytes(), &signature).is_err());
 }
 
 #[tokio::test]
@@ -511,10 +505,18 @@ async fn every_attempt_is_signed_afresh_and_passes_the_verifier() {
     for captured in [&first, &second] {
         assert_eq!(verifier.verify_http(&captured.to_http()), Ok("caller-svc"));
     }
-    // A replay of an accepted attempt is refused.
-    assert!(verifier.verify_http(&second.to_http()).is_err());
-    // So is a changed body.
+    // A replay of an accepted attempt is refused as a replay.
+    assert_eq!(
+        verifier.verify_http(&second.to_http()),
+        Err(VerifyError::Replayed)
+    );
+    // A changed body is refused for its signature, by a verifier that has not seen the nonce.
+    let fresh = Verifier::new(Duration::from_secs(60)).with_key(
+        "caller-svc",
+        appwire::Secret::new("hmac-test-secret").expect("secret"),
+    );
     let mut tampered = first.to_http();
     *tampered.body_mut() = bytes::Bytes::from_static(b"{}");
-    assert!(verifier.verify_http(&tampered).is_err());
+    assert_eq!(fresh.verify_http(&tampered), Err(VerifyError::BadSignature));
+    assert_eq!(fresh.verify_http(&first.to_http()), Ok("caller-svc"));
 }

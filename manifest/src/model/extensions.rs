@@ -81,17 +81,17 @@ impl Default for RetryBudgetSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct ConnectionExtensions {
-    /// Time allowed to open a connection to a host, in milliseconds.
-    #[serde(deserialize_with = "crate::lax::uint")]
+    /// Time allowed to open a connection to a host, in milliseconds (at least 1).
+    #[serde(deserialize_with = "crate::lax::positive")]
     pub connect_timeout_ms: u64,
     /// Time allowed for one attempt, response body included, in milliseconds. The default is
     /// just above hopeit's server-side `response_timeout` (60 s), so that a slow event answers
-    /// with the server's own timeout first.
-    #[serde(deserialize_with = "crate::lax::uint")]
+    /// with the server's own timeout first. At least 1.
+    #[serde(deserialize_with = "crate::lax::positive")]
     pub attempt_timeout_ms: u64,
     /// Time allowed for a whole call, retries and backoff included, in milliseconds (hopeit's
-    /// apps-client: 300 s).
-    #[serde(deserialize_with = "crate::lax::uint")]
+    /// apps-client: 300 s). At least 1.
+    #[serde(deserialize_with = "crate::lax::positive")]
     pub deadline_ms: u64,
     /// Longest backoff between attempts, in milliseconds; ten times `retry_backoff_ms` when
     /// absent.
@@ -100,7 +100,8 @@ pub struct ConnectionExtensions {
     /// Randomize backoff ("full jitter") so that callers do not retry in step.
     #[serde(deserialize_with = "crate::lax::boolean")]
     pub jitter: bool,
-    /// Retry a POST answered with a 5xx status, as hopeit does.
+    /// Retry a POST answered with a 5xx status, as hopeit does. Events in `idempotent_events`
+    /// are retried either way.
     #[serde(deserialize_with = "crate::lax::boolean")]
     pub retry_post_on_5xx: bool,
     /// Target events that are safe to repeat: an attempt that may have reached the server
@@ -182,6 +183,16 @@ mod tests {
         let debug = format!("{settings:?}");
         assert!(!debug.contains("s3cr3t-value"), "{debug}");
         assert!(debug.contains("<redacted>"), "{debug}");
+    }
+
+    #[test]
+    fn durations_of_zero_are_refused() {
+        for key in ["connect_timeout_ms", "attempt_timeout_ms", "deadline_ms"] {
+            let section = json!({"connection_str": "http://h:1", "appwire": {key: 0}});
+            let map = section.as_object().cloned().unwrap_or_default();
+            let err = ConnectionSettings::from_section("t", &map).expect_err(key);
+            assert!(err.to_string().contains("at least 1"), "{key}: {err}");
+        }
     }
 
     #[test]
