@@ -62,32 +62,8 @@ impl Parse for Args {
                     input.parse::<Token![=]>()?;
                     manifest = Some(input.parse::<LitStr>()?);
                 }
-                "spec" => {
-                    let content;
-                    parenthesized!(content in input);
-                    let pairs = Punctuated::<(Ident, LitStr), Token![,]>::parse_terminated_with(
-                        &content,
-                        |p| {
-                            let k: Ident = p.parse()?;
-                            p.parse::<Token![=]>()?;
-                            Ok((k, p.parse()?))
-                        },
-                    )?;
-                    specs.extend(pairs);
-                }
-                "replace" => {
-                    let content;
-                    parenthesized!(content in input);
-                    let pairs = Punctuated::<(Ident, syn::Path), Token![,]>::parse_terminated_with(
-                        &content,
-                        |p| {
-                            let k: Ident = p.parse()?;
-                            p.parse::<Token![=]>()?;
-                            Ok((k, p.parse()?))
-                        },
-                    )?;
-                    replace.extend(pairs);
-                }
+                "spec" => specs.extend(pairs::<LitStr>(input)?),
+                "replace" => replace.extend(pairs::<syn::Path>(input)?),
                 "runtime" => {
                     input.parse::<Token![=]>()?;
                     runtime = Some(input.parse()?);
@@ -114,6 +90,17 @@ impl Parse for Args {
             runtime,
         })
     }
+}
+
+/// `(name = value, ...)`.
+fn pairs<V: Parse>(input: ParseStream<'_>) -> syn::Result<Punctuated<(Ident, V), Token![,]>> {
+    let content;
+    parenthesized!(content in input);
+    Punctuated::parse_terminated_with(&content, |p| {
+        let name: Ident = p.parse()?;
+        p.parse::<Token![=]>()?;
+        Ok((name, p.parse()?))
+    })
 }
 
 /// Paths in the macro are relative to the crate being compiled.

@@ -352,11 +352,8 @@ impl Request {
     /// Adds a header; it replaces a computed one of the same name, except `authorization`
     /// when the connection authenticates and the HMAC signature headers.
     #[must_use]
-    pub fn header(mut self, name: HeaderName, mut value: HeaderValue) -> Self {
-        if name == http::header::AUTHORIZATION {
-            value.set_sensitive(true);
-        }
-        self.headers.append(name, value);
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        add_header(&mut self.headers, name, value);
         self
     }
 
@@ -449,11 +446,8 @@ impl CallOptions {
 
     /// Adds a header.
     #[must_use]
-    pub fn header(mut self, name: HeaderName, mut value: HeaderValue) -> Self {
-        if name == http::header::AUTHORIZATION {
-            value.set_sensitive(true);
-        }
-        self.headers.append(name, value);
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        add_header(&mut self.headers, name, value);
         self
     }
 
@@ -463,6 +457,24 @@ impl CallOptions {
         self.context = Some(context);
         self
     }
+}
+
+/// Appends a header, marking credentials sensitive so that `Debug` never shows them.
+fn add_header(headers: &mut HeaderMap, name: HeaderName, mut value: HeaderValue) {
+    if is_secret(&name) {
+        value.set_sensitive(true);
+    }
+    headers.append(name, value);
+}
+
+/// Headers that carry credentials.
+fn is_secret(name: &HeaderName) -> bool {
+    name == http::header::AUTHORIZATION
+        || name == http::header::PROXY_AUTHORIZATION
+        || name == http::header::COOKIE
+        || name.as_str().contains("token")
+        || name.as_str().contains("secret")
+        || name.as_str().contains("api-key")
 }
 
 #[cfg(test)]
