@@ -319,7 +319,7 @@ fn typed_shape(
             .get("application/json")
             .and_then(|m| m.schema.as_ref())
         {
-            Some(schema) => Some(payload(schema, &format!("{base}Body"), space)?),
+            Some(schema) => Some(payload(event, schema, &format!("{base}Body"), space)?),
             None => {
                 return Err(GenerateError::spec(format!(
                     "event `{event}`: only JSON request bodies are supported"
@@ -370,13 +370,16 @@ fn typed_shape(
     })
 }
 
-/// A request body; a plain value is the object `{"value": v}`.
+/// A request body. A plain value travels as the object `{"value": v}`; hopeit's own spec
+/// describes it as it describes a plain result, an object with the one property `<event>`.
 fn payload(
+    event: &str,
     schema: &ReferenceOr<Schema>,
     hint: &str,
     space: &mut TypeSpace<'_>,
 ) -> Result<Payload, GenerateError> {
-    if let Some(inner) = single_property(schema, "value") {
+    let plain = single_property(schema, event).or_else(|| single_property(schema, "value"));
+    if let Some(inner) = plain {
         return Ok(Payload {
             ty: space.boxed_type_of(inner, hint)?,
             plain: true,
@@ -470,5 +473,49 @@ fn status_name(code: u16) -> String {
     match reason {
         Some(r) => ident::type_name(&r.to_lowercase()).to_string(),
         None => format!("Status{code}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use indexmap::IndexMap;
+
+    use crate::{Inputs, Options, generate};
+
+    /// The request body hopeit's `hopeit_openapi` writes for `event_api(payload=str)`: the same
+    /// shape as a plain result, keyed by the event's name. The server reads `{"value": v}`.
+    const SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+      "paths": {"/api/target/1x0/rename": {"post": {
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+          "type": "object", "required": ["rename"], "properties": {"rename": {"type": "string"}},
+          "description": "rename string payload"}}}},
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+          "type": "object", "required": ["rename"], "properties": {"rename": {"type": "string"}}}}}}}
+      }}}}"#;
+
+    const MANIFEST: &str = r#"{"app": {"name": "caller", "version": "1.0"},
+      "app_connections": {"target": {"name": "target", "version": "1.0",
+        "client": "hopeit.apps_client.AppsClient"}},
+      "settings": {"target": {"connection_str": "http://h:1", "auth_strategy": "UNSECURED"}},
+      "events": {"edit": {"type": "POST", "connections": [
+        {"app_connection": "target", "event": "rename", "type": "POST"}]}}}"#;
+
+    #[test]
+    fn a_plain_payload_in_hopeits_spec_is_sent_as_a_value() {
+        let inputs = Inputs {
+            manifest_path: PathBuf::from("app-config.json"),
+            manifest_text: MANIFEST.to_owned(),
+            specs: IndexMap::from([(
+                "target".to_owned(),
+                (PathBuf::from("openapi.json"), SPEC.to_owned()),
+            )]),
+            options: Options::default(),
+        };
+        let text = generate(&inputs).expect("generated").text;
+        assert!(text.contains("body: &str"), "{text}");
+        assert!(text.contains("call.value_body(body)"), "{text}");
+        assert!(!text.contains("RenameBody"), "{text}");
     }
 }

@@ -2,6 +2,8 @@
 //! final, the attempts or the budget run out, or the deadline passes.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
@@ -47,10 +49,25 @@ impl Connection {
     }
 }
 
+/// `x-track-*` headers every call sends: `track_header` of their keys, spelled out.
+const X_TRACK_REQUEST_ID: HeaderName = HeaderName::from_static("x-track-request-id");
+const X_TRACK_REQUEST_TS: HeaderName = HeaderName::from_static("x-track-request-ts");
+const X_TRACK_CLIENT_APP_KEY: HeaderName = HeaderName::from_static("x-track-client-app-key");
+const X_TRACK_CLIENT_EVENT_NAME: HeaderName = HeaderName::from_static("x-track-client-event-name");
+
+/// Events whose URLs a connection keeps; URLs of further events are parsed at each call.
+const URL_CACHE_EVENTS: usize = 1024;
+
+/// Each host's URL of the events called so far (`host + route`), parsed once: parsing a URL
+/// costs as much as the rest of a call's preparation.
+#[derive(Debug, Default)]
+pub(crate) struct EventUrls(RwLock<HashMap<String, Arc<[Url]>>>);
+
 /// What every attempt of a call sends, computed once.
 struct Prepared {
     method: Method,
-    route: String,
+    /// The event's URL on each host, in the pool's order.
+    urls: Arc<[Url]>,
     query: Vec<(String, String)>,
     headers: HeaderMap,
     body: Option<Bytes>,
@@ -175,7 +192,7 @@ impl Inner {
             );
             let started = Instant::now();
             let ended = self
-                .attempt(host, &call, timeout)
+                .attempt(host, host_index, &call, timeout)
                 .instrument(span.clone())
                 .await;
             let elapsed = started.elapsed();
@@ -269,18 +286,18 @@ impl Inner {
             insert(&mut headers, &track_header(key), value)?;
         }
         if context.track_id(REQUEST_ID).is_none() {
-            insert(&mut headers, &track_header(REQUEST_ID), &uuid_v4())?;
+            insert_value(&mut headers, X_TRACK_REQUEST_ID, &uuid_v4())?;
         }
         if context.track_id(REQUEST_TS).is_none() {
-            insert(
+            insert_value(
                 &mut headers,
-                &track_header(REQUEST_TS),
+                X_TRACK_REQUEST_TS,
                 &iso_utc(SystemTime::now()),
             )?;
         }
-        insert(&mut headers, "x-track-client-app-key", &self.caller)?;
+        insert_value(&mut headers, X_TRACK_CLIENT_APP_KEY, &self.caller)?;
         if let Some(caller_event) = context.event_name() {
-            insert(&mut headers, "x-track-client-event-name", caller_event)?;
+            insert_value(&mut headers, X_TRACK_CLIENT_EVENT_NAME, caller_event)?;
         }
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         for name in extra.keys() {
@@ -295,7 +312,7 @@ impl Inner {
             Method::Post => Some(body.unwrap_or_else(Body::null).bytes()),
         };
         Ok(Prepared {
-            route: self.route(&event),
+            urls: self.event_urls(&event)?,
             method,
             query,
             headers,
@@ -305,10 +322,37 @@ impl Inner {
         })
     }
 
-    async fn attempt(&self, host: &str, call: &Prepared, timeout: Duration) -> Ended {
-        let url = match url(host, call) {
-            Ok(url) => url,
-            Err(error) => return Ended::not_started(error),
+    /// Each host's URL of `event`: parsed at its first call, then kept.
+    fn event_urls(&self, event: &str) -> Result<Arc<[Url]>, Error> {
+        let cache = &self.urls.0;
+        if let Some(urls) = cache
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(event)
+        {
+            return Ok(Arc::clone(urls));
+        }
+        let route = self.route(event);
+        let urls = self
+            .pool
+            .urls()
+            .iter()
+            .map(|host| parse_url(host, &route))
+            .collect::<Result<Arc<[Url]>, Error>>()?;
+        let mut cache = cache.write().unwrap_or_else(PoisonError::into_inner);
+        if cache.len() < URL_CACHE_EVENTS {
+            cache.insert(event.to_owned(), Arc::clone(&urls));
+        }
+        Ok(urls)
+    }
+
+    async fn attempt(&self, host: &str, index: usize, call: &Prepared, timeout: Duration) -> Ended {
+        let url = match call.urls.get(index) {
+            Some(base) => with_query(base, &call.query),
+            None => {
+                let error = Error::InvalidRequest(format!("no URL for host {host}"));
+                return Ended::not_started(error);
+            }
         };
         let mut headers = call.headers.clone();
         match self.auth.header(&call.context) {
@@ -338,12 +382,10 @@ impl Inner {
                 }
             }
         }
-        let mut request = self
-            .client
-            .request(call.method.to_http(), url)
-            .headers(headers);
+        let mut request = reqwest::Request::new(call.method.to_http(), url);
+        *request.headers_mut() = headers;
         if let Some(body) = &call.body {
-            request = request.body(body.clone());
+            *request.body_mut() = Some(body.clone().into());
         }
         match tokio::time::timeout(timeout, self.exchange(host, request, call)).await {
             Ok(ended) => ended,
@@ -362,13 +404,8 @@ impl Inner {
 
     /// Sends the request and reads the whole response, so that a body cut short counts
     /// against the attempt that received it.
-    async fn exchange(
-        &self,
-        host: &str,
-        request: reqwest::RequestBuilder,
-        call: &Prepared,
-    ) -> Ended {
-        let mut response = match request.send().await {
+    async fn exchange(&self, host: &str, request: reqwest::Request, call: &Prepared) -> Ended {
+        let mut response = match self.client.execute(request).await {
             Ok(response) => response,
             Err(e) => return Ended::transport(host, e),
         };
@@ -432,22 +469,89 @@ impl Inner {
     }
 }
 
-/// `host + route`, by concatenation as hopeit builds it, then the query arguments.
-fn url(host: &str, call: &Prepared) -> Result<Url, Error> {
-    let mut url = Url::parse(&format!("{host}{}", call.route))
-        .map_err(|e| Error::InvalidRequest(format!("invalid URL {host}{}: {e}", call.route)))?;
-    if !call.query.is_empty() {
-        url.query_pairs_mut().extend_pairs(&call.query);
+/// `host + route`, by concatenation as hopeit builds it.
+fn parse_url(host: &str, route: &str) -> Result<Url, Error> {
+    Url::parse(&format!("{host}{route}"))
+        .map_err(|e| Error::InvalidRequest(format!("invalid URL {host}{route}: {e}")))
+}
+
+/// `url` with the query arguments.
+fn with_query(url: &Url, query: &[(String, String)]) -> Url {
+    let mut url = url.clone();
+    if !query.is_empty() {
+        url.query_pairs_mut().extend_pairs(query);
     }
-    Ok(url)
+    url
 }
 
 fn insert(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), Error> {
     let name = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| Error::InvalidRequest(format!("`{name}` is not a valid header name")))?;
+    insert_value(headers, name, value)
+}
+
+fn insert_value(headers: &mut HeaderMap, name: HeaderName, value: &str) -> Result<(), Error> {
     let value = HeaderValue::from_str(value).map_err(|_| {
         Error::InvalidRequest(format!("the value of `{name}` is not a valid header value"))
     })?;
     headers.insert(name, value);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use appwire_manifest::{AuthStrategy, ConnectionSettings};
+
+    use super::*;
+    use crate::connection::Target;
+
+    #[test]
+    fn the_spelled_out_track_headers_are_those_of_their_keys() {
+        assert_eq!(X_TRACK_REQUEST_ID.as_str(), track_header(REQUEST_ID));
+        assert_eq!(X_TRACK_REQUEST_TS.as_str(), track_header(REQUEST_TS));
+        assert_eq!(
+            X_TRACK_CLIENT_APP_KEY.as_str(),
+            track_header("track.client_app_key")
+        );
+        assert_eq!(
+            X_TRACK_CLIENT_EVENT_NAME.as_str(),
+            track_header("track.client_event_name")
+        );
+    }
+
+    #[test]
+    fn each_hosts_url_of_an_event_is_parsed_once_and_kept() {
+        let mut settings = ConnectionSettings::new("http://a:1,http://b:2/prefix/");
+        settings.auth_strategy = AuthStrategy::Unsecured;
+        settings
+            .routes_override
+            .insert("custom".into(), "custom/route".into());
+        let c = Connection::builder(
+            "target",
+            Target::new("simple-example", "0.30"),
+            settings,
+            "caller.1x0",
+        )
+        .build()
+        .expect("built");
+        let urls = c.inner.event_urls("list_somethings").expect("urls");
+        assert_eq!(
+            urls.iter().map(Url::as_str).collect::<Vec<_>>(),
+            [
+                "http://a:1/api/simple-example/0x30/list-somethings",
+                "http://b:2/prefix/api/simple-example/0x30/list-somethings",
+            ]
+        );
+        let again = c.inner.event_urls("list_somethings").expect("urls");
+        assert!(Arc::ptr_eq(&urls, &again));
+        let custom = c.inner.event_urls("custom").expect("urls");
+        assert_eq!(custom[0].as_str(), "http://a:1/api/custom/route");
+
+        let query = [("item_id".to_owned(), "a b&c".to_owned())];
+        assert_eq!(
+            with_query(&urls[0], &query).as_str(),
+            "http://a:1/api/simple-example/0x30/list-somethings?item_id=a+b%26c"
+        );
+        assert_eq!(urls[0].query(), None, "the kept URL has no query");
+    }
 }

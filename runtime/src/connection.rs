@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use crate::auth::{Auth, ClientKey, TokenSource};
 use crate::breaker::BreakerSettings;
 use crate::budget::{BudgetSettings, RetryBudget};
+use crate::call::EventUrls;
 use crate::error::{ConfigError, Error};
 use crate::pool::{Balance, HostPool, HostSnapshot};
 use crate::retry::RetryPolicy;
@@ -112,6 +113,7 @@ pub(crate) struct Inner {
     pub(crate) caller: String,
     pub(crate) target: Target,
     pub(crate) routes_override: HashMap<String, String>,
+    pub(crate) urls: EventUrls,
     pub(crate) pool: HostPool,
     pub(crate) client: reqwest::Client,
     pub(crate) policy: RetryPolicy,
@@ -520,6 +522,7 @@ impl ConnectionBuilder {
                 caller,
                 target,
                 routes_override: settings.routes_override.clone().into_iter().collect(),
+                urls: EventUrls::default(),
                 pool,
                 client,
                 policy,

@@ -1,0 +1,1 @@
+"""auth-echo: a plugin whose OnApp event answers with the credentials it received."""

@@ -1,0 +1,1 @@
+"""appwire-caller: the app whose manifest appwire generates clients from."""

@@ -1,0 +1,21 @@
+//! appwire against real hopeit.engine 0.30.1 servers on loopback.
+//!
+//! `apps/` holds small hopeit apps: `appwire-target` (the events called), its OnApp plugin
+//! `auth-echo`, and `appwire-caller`, whose manifest the [`clients`] are generated from with
+//! the target's OpenAPI spec as `hopeit_openapi` writes it. The servers run from the venv that
+//! `tests/hopeit/setup-venv.sh` installs at the workspace root (`bash .ci/run` calls it).
+//!
+//! A [`Fleet`] runs instances of the target app for one test and stops them when it is
+//! dropped, also when the test panics. Tests that need hopeit fail when it is not installed,
+//! unless `APPWIRE_SKIP_HOPEIT=1` tells them to skip.
+
+mod fleet;
+mod hopeit;
+
+pub use fleet::{Fleet, Server};
+pub use hopeit::{Error, Hopeit, SKIP};
+
+/// The caller app's clients: `Target` (UNSECURED), `TargetSigned` (`CLIENT_APP_PUBLIC_KEY`)
+/// and `AuthEcho` (the plugin's event, `FORWARD_CONTEXT`).
+#[appwire::clients(manifest = "apps/caller/config/app-config.json")]
+pub mod clients {}
