@@ -128,21 +128,12 @@ pub(crate) fn track_header(key: &str) -> String {
 
 /// A random UUID, version 4.
 pub(crate) fn uuid_v4() -> String {
-    let mut b = [0u8; 16];
-    rand::rng().fill_bytes(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    // Written digit by digit: every call makes one, and `format!` costs several times more.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut uuid = String::with_capacity(36);
-    for (i, byte) in b.into_iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            uuid.push('-');
-        }
-        uuid.push(char::from(HEX[usize::from(byte >> 4)]));
-        uuid.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    uuid
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
+    uuid.hyphenated()
+        .encode_lower(&mut uuid::Uuid::encode_buffer())
+        .to_owned()
 }
 
 /// `t` as Python's `datetime.now(tz=timezone.utc).isoformat()` writes it:
@@ -152,7 +143,7 @@ pub(crate) fn iso_utc(t: SystemTime) -> String {
     let secs = since.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days);
-    // Written digit by digit, as `uuid_v4`.
+    // Written digit by digit: every call makes one, and `format!` costs several times more.
     let mut iso = String::with_capacity(32);
     push_digits(&mut iso, y, 4);
     iso.push('-');

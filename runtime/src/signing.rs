@@ -32,9 +32,8 @@ use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hmac::{Hmac, KeyInit, Mac};
 use rand::CryptoRng;
-use sha2::{Digest, Sha256};
+use ring::{digest, hmac};
 
 use crate::clock::saturating_add_system;
 
@@ -53,13 +52,11 @@ pub const SCHEME: &str = "APPWIRE-HMAC-SHA256";
 /// Nonces accepted per verifier, at most, within 2W (default).
 pub const DEFAULT_REPLAY_CAPACITY: usize = 1 << 20;
 
-type HmacSha256 = Hmac<Sha256>;
-
 const NONCE_LEN: usize = 16;
 
 /// A shared secret, ready to sign. Its `Debug` output never shows the key.
 #[derive(Clone)]
-pub struct Secret(HmacSha256);
+pub struct Secret(hmac::Key);
 
 impl Secret {
     /// Wraps a key; an empty one is refused.
@@ -68,13 +65,16 @@ impl Secret {
         if key.is_empty() {
             return Err(InvalidSecret);
         }
-        HmacSha256::new_from_slice(key)
-            .map(Self)
-            .map_err(|_| InvalidSecret)
+        Ok(Self(hmac::Key::new(hmac::HMAC_SHA256, key)))
     }
 
-    fn mac(&self, canonical: &str) -> HmacSha256 {
-        self.0.clone().chain_update(canonical)
+    fn sign(&self, canonical: &str) -> hmac::Tag {
+        hmac::sign(&self.0, canonical.as_bytes())
+    }
+
+    /// Checks `tag` in constant time.
+    fn verify(&self, canonical: &str, tag: &[u8]) -> bool {
+        hmac::verify(&self.0, canonical.as_bytes(), tag).is_ok()
     }
 }
 
@@ -119,7 +119,7 @@ pub fn canonical_string(
     let mut pairs: Vec<&str> = request.query.split('&').filter(|p| !p.is_empty()).collect();
     pairs.sort_by_key(|pair| pair.split_once('=').map_or(*pair, |(key, _)| key));
     let query = pairs.join("&");
-    let body = hex::encode(Sha256::digest(request.body));
+    let body = hex::encode(digest::digest(&digest::SHA256, request.body));
     [
         SCHEME,
         request.method,
@@ -201,7 +201,7 @@ impl Signer {
         let timestamp = secs.to_string();
         let nonce = hex::encode(nonce);
         let canonical = canonical_string(request, &timestamp, &nonce, &self.service);
-        let signature = hex::encode(self.secret.mac(&canonical).finalize().into_bytes());
+        let signature = hex::encode(self.secret.sign(&canonical));
         SignedHeaders {
             service: self.service.clone(),
             timestamp,
@@ -330,10 +330,9 @@ impl Verifier {
         }
 
         let canonical = canonical_string(request, timestamp, nonce, service);
-        secret
-            .mac(&canonical)
-            .verify_slice(&tag)
-            .map_err(|_| VerifyError::BadSignature)?;
+        if !secret.verify(&canonical, &tag) {
+            return Err(VerifyError::BadSignature);
+        }
 
         let ttl = self.window.saturating_mul(2);
         self.seen

@@ -7,12 +7,14 @@ use std::sync::Arc;
 
 use aes::{Aes128, Aes192, Aes256};
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cbc::cipher::block_padding::Pkcs7;
 use cbc::cipher::{BlockCipher, BlockDecrypt, BlockDecryptMut, KeyInit, KeyIvInit};
 use md5::{Digest, Md5};
 use ring::rand::SystemRandom;
 use ring::signature::{RSA_PKCS1_SHA256, RsaKeyPair};
+use rustls_pki_types::pem::{self, PemObject};
+use rustls_pki_types::{PrivateKeyDer, PrivatePkcs1KeyDer};
 use serde::Serialize;
 
 use super::AuthError;
@@ -90,28 +92,33 @@ impl ClientKey {
     /// Reads a PEM private key; `passphrase` decrypts an encrypted one.
     pub fn from_pem(pem: &[u8], passphrase: Option<&[u8]>) -> Result<Self, KeyError> {
         let text = std::str::from_utf8(pem).map_err(|_| KeyError::Malformed("not UTF-8"))?;
-        let block = Pem::parse(text)?;
         let rejected = |e: ring::error::KeyRejected| KeyError::Rejected(e.to_string());
-        let pair = match block.label {
-            "RSA PRIVATE KEY" => match block.header("DEK-Info") {
-                None => RsaKeyPair::from_der(&block.der).map_err(rejected)?,
-                Some(dek_info) => {
-                    let passphrase = passphrase.ok_or(KeyError::MissingPassphrase)?;
-                    let der = decrypt_legacy(dek_info, &block.der, passphrase)?;
-                    // A wrong passphrase leaves valid padding about once in 256 tries; the
-                    // garbage then fails to parse.
-                    RsaKeyPair::from_der(&der).map_err(|_| KeyError::WrongPassphrase)?
-                }
-            },
-            "PRIVATE KEY" => RsaKeyPair::from_pkcs8(&block.der).map_err(rejected)?,
-            "ENCRYPTED PRIVATE KEY" => {
+        if let Some(legacy) = LegacyPem::find(text) {
+            let passphrase = passphrase.ok_or(KeyError::MissingPassphrase)?;
+            let encrypted =
+                PrivatePkcs1KeyDer::from_pem_slice(legacy.body.as_bytes()).map_err(malformed)?;
+            let der = decrypt_legacy(legacy.dek_info, encrypted.secret_pkcs1_der(), passphrase)?;
+            // A wrong passphrase leaves valid padding about once in 256 tries; the garbage
+            // then fails to parse.
+            let pair = RsaKeyPair::from_der(&der).map_err(|_| KeyError::WrongPassphrase)?;
+            return Ok(Self(Arc::new(pair)));
+        }
+        let pair = match PrivateKeyDer::from_pem_slice(pem) {
+            Ok(PrivateKeyDer::Pkcs1(key)) => {
+                RsaKeyPair::from_der(key.secret_pkcs1_der()).map_err(rejected)?
+            }
+            Ok(PrivateKeyDer::Pkcs8(key)) => {
+                RsaKeyPair::from_pkcs8(key.secret_pkcs8_der()).map_err(rejected)?
+            }
+            Ok(_) => return Err(KeyError::Unsupported("not an RSA key".into())),
+            Err(pem::Error::NoItemsFound) if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY") => {
                 return Err(KeyError::Unsupported(
                     "encrypted PKCS#8; convert it with `openssl rsa -aes256 -traditional` \
                      (hopeit's own format)"
                         .into(),
                 ));
             }
-            other => return Err(KeyError::Unsupported(format!("PEM label `{other}`"))),
+            Err(e) => return Err(malformed(e)),
         };
         Ok(Self(Arc::new(pair)))
     }
@@ -151,54 +158,46 @@ impl ClientKey {
     }
 }
 
-/// One PEM block: its label, its RFC 1421 headers and its decoded body.
-struct Pem<'a> {
-    label: &'a str,
-    headers: Vec<(&'a str, &'a str)>,
-    der: Vec<u8>,
+fn malformed(e: pem::Error) -> KeyError {
+    KeyError::Malformed(match e {
+        pem::Error::NoItemsFound => "no private key",
+        pem::Error::MissingSectionEnd { .. } => "no END line",
+        pem::Error::IllegalSectionStart { .. } => "malformed BEGIN line",
+        pem::Error::Base64Decode(_) => "invalid base64",
+        _ => "unreadable PEM",
+    })
 }
 
-impl<'a> Pem<'a> {
-    fn parse(text: &'a str) -> Result<Self, KeyError> {
-        let mut lines = text.lines().map(str::trim);
-        let label = lines
-            .by_ref()
-            .find_map(|l| l.strip_prefix("-----BEGIN ")?.strip_suffix("-----"))
-            .ok_or(KeyError::Malformed("no BEGIN line"))?;
-        let mut headers = Vec::new();
-        let mut body = String::new();
-        let mut ended = false;
-        for line in lines.by_ref() {
-            if let Some(end) = line.strip_prefix("-----END ") {
-                if end.strip_suffix("-----") != Some(label) {
-                    return Err(KeyError::Malformed("END line does not match BEGIN"));
-                }
-                ended = true;
-                break;
-            }
-            match line.split_once(':') {
-                Some((name, value)) if body.is_empty() => headers.push((name.trim(), value.trim())),
-                _ => body.push_str(line),
-            }
-        }
-        if !ended {
-            return Err(KeyError::Malformed("no END line"));
-        }
-        let der = STANDARD
-            .decode(body)
-            .map_err(|_| KeyError::Malformed("invalid base64"))?;
-        Ok(Self {
-            label,
-            headers,
-            der,
-        })
-    }
+/// A `BEGIN RSA PRIVATE KEY` block encrypted the traditional OpenSSL way: RFC 1421 headers
+/// (`Proc-Type: 4,ENCRYPTED`, `DEK-Info: <cipher>,<iv>`) before the base64 body, which a
+/// plain PEM reader does not take.
+struct LegacyPem<'a> {
+    dek_info: &'a str,
+    /// The block without its headers.
+    body: String,
+}
 
-    fn header(&self, name: &str) -> Option<&'a str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| *v)
+impl<'a> LegacyPem<'a> {
+    fn find(text: &'a str) -> Option<Self> {
+        let begin = text.find("-----BEGIN RSA PRIVATE KEY-----")?;
+        let mut dek_info = None;
+        let mut body = String::with_capacity(text.len());
+        for line in text[begin..].lines() {
+            match line.split_once(':') {
+                Some((name, value)) if name.trim().eq_ignore_ascii_case("DEK-Info") => {
+                    dek_info = Some(value.trim());
+                }
+                Some(_) => {}
+                None => {
+                    body.push_str(line);
+                    body.push('\n');
+                }
+            }
+        }
+        Some(Self {
+            dek_info: dek_info?,
+            body,
+        })
     }
 }
 
