@@ -19,12 +19,14 @@
 use std::fmt;
 use std::time::Duration;
 
+use appwire_manifest::ConnectionSettings;
 use tokio::time::Instant;
 
 use crate::clock::saturating_add;
 
 /// Settings of a [`Breaker`], named after hopeit's `circuit_breaker_*` keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BreakerSettings {
     /// Failures within the reset window that open the breaker; `0` disables the breaker
     /// (`circuit_breaker_open_failures`, default 10).
@@ -40,15 +42,24 @@ pub struct BreakerSettings {
     pub max_open_time: Option<Duration>,
 }
 
-impl Default for BreakerSettings {
-    fn default() -> Self {
+impl From<&ConnectionSettings> for BreakerSettings {
+    /// The `circuit_breaker_*` keys, with `appwire.half_open_probes` and
+    /// `appwire.max_open_seconds`.
+    fn from(s: &ConnectionSettings) -> Self {
         Self {
-            open_failures: 10,
-            failure_reset: Duration::from_secs(120),
-            open_time: Duration::from_secs(60),
-            half_open_probes: 1,
-            max_open_time: None,
+            open_failures: s.circuit_breaker_open_failures,
+            failure_reset: Duration::from_secs(s.circuit_breaker_failure_reset_seconds),
+            open_time: Duration::from_secs(s.circuit_breaker_open_seconds),
+            half_open_probes: s.appwire.half_open_probes,
+            max_open_time: s.appwire.max_open_seconds.map(Duration::from_secs),
         }
+    }
+}
+
+impl Default for BreakerSettings {
+    /// The settings' defaults, hopeit's.
+    fn default() -> Self {
+        Self::from(&ConnectionSettings::new(""))
     }
 }
 

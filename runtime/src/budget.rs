@@ -6,38 +6,19 @@
 //! defaults of Finagle's `RetryBudget` and tower's `TpsBudget`: a 10 s window, 10 retries per
 //! second in reserve, 20 % of calls.
 //!
-//! Time is [`Instant`]s passed in by the caller, so the budget runs on tokio's clock.
+//! Its settings are the connection's `appwire.retry_budget` ([`RetryBudgetSettings`]); time is
+//! [`Instant`]s passed in by the caller, so the budget runs on tokio's clock.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
+use appwire_manifest::RetryBudgetSettings;
 use tokio::time::Instant;
-
-/// Settings of a [`RetryBudget`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct BudgetSettings {
-    /// How long a deposit or withdrawal counts (default 10 s; at least 1 s).
-    pub ttl: Duration,
-    /// Retries per second allowed regardless of traffic (default 10).
-    pub min_per_second: u32,
-    /// Retries allowed per call, on top of the reserve: `0.2` is 20 % (the default).
-    pub retry_ratio: f64,
-}
-
-impl Default for BudgetSettings {
-    fn default() -> Self {
-        Self {
-            ttl: Duration::from_secs(10),
-            min_per_second: 10,
-            retry_ratio: 0.2,
-        }
-    }
-}
 
 /// The window is kept in this many slots; a slot is forgotten whole.
 const SLOTS: usize = 10;
 
-/// Tokens one call deposits; a retry costs `SCALE / retry_ratio`, so ratios need no floats at
+/// Tokens one call deposits; a retry costs `SCALE / ratio`, so ratios need no floats at
 /// run time.
 const SCALE: i64 = 1000;
 
@@ -85,17 +66,15 @@ pub struct RetryBudget {
 }
 
 impl RetryBudget {
-    /// A budget whose window starts at `now`. Out-of-range settings are clamped: a `ttl` under
-    /// 1 s counts as 1 s, and a `retry_ratio` that is not a positive number allows only the
-    /// reserve.
-    pub fn new(settings: &BudgetSettings, now: Instant) -> Self {
-        let ttl = settings.ttl.max(Duration::from_secs(1));
-        let (deposit, cost) = if settings.retry_ratio > 0.0 {
+    /// A budget whose window starts at `now` (its `enabled` flag is the caller's to honour).
+    /// Out-of-range settings are clamped: a `ttl_ms` under 1 s counts as 1 s, and a `percent`
+    /// that is not a positive number allows only the reserve.
+    pub fn new(settings: &RetryBudgetSettings, now: Instant) -> Self {
+        let ttl = Duration::from_millis(settings.ttl_ms).max(Duration::from_secs(1));
+        let ratio = settings.percent / 100.0;
+        let (deposit, cost) = if ratio > 0.0 {
             // Float to int `as` saturates, so an absurd ratio cannot overflow.
-            (
-                SCALE,
-                ((SCALE as f64 / settings.retry_ratio).round() as i64).max(1),
-            )
+            (SCALE, ((SCALE as f64 / ratio).round() as i64).max(1))
         } else {
             (0, 1)
         };
@@ -154,10 +133,11 @@ mod tests {
     const S: Duration = Duration::from_secs(1);
 
     fn budget(ttl_secs: u64, min_per_second: u32, retry_ratio: f64) -> RetryBudget {
-        let settings = BudgetSettings {
-            ttl: Duration::from_secs(ttl_secs),
+        let settings = RetryBudgetSettings {
+            enabled: true,
+            ttl_ms: ttl_secs.saturating_mul(1000),
             min_per_second,
-            retry_ratio,
+            percent: retry_ratio * 100.0,
         };
         RetryBudget::new(&settings, Instant::now())
     }
@@ -172,14 +152,9 @@ mod tests {
 
     #[test]
     fn defaults_are_finagles() {
-        assert_eq!(
-            BudgetSettings::default(),
-            BudgetSettings {
-                ttl: 10 * S,
-                min_per_second: 10,
-                retry_ratio: 0.2
-            }
-        );
+        let d = RetryBudgetSettings::default();
+        assert!(d.enabled);
+        assert_eq!((d.ttl_ms, d.min_per_second, d.percent), (10_000, 10, 20.0));
     }
 
     /// Finagle's check: n calls allow n × ratio + reserve retries, ± 1.

@@ -503,7 +503,7 @@ mod tests {
     use appwire_manifest::{AuthStrategy, ConnectionSettings};
 
     use super::*;
-    use crate::connection::Target;
+    use crate::Target;
 
     #[test]
     fn the_spelled_out_track_headers_are_those_of_their_keys() {

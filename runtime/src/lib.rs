@@ -31,10 +31,12 @@
 //! # let _ = saved; Ok(()) }
 //! ```
 //!
-//! The parts:
+//! The root holds what a caller touches: [`Connection`] and its builder, [`Request`] and
+//! [`CallContext`], [`RawResponse`] and [`Response`] to decode answers, [`Error`] for everything
+//! else, and the settings a connection is configured with ([`ConnectionSettings`] and the
+//! types in it, the manifest's own). The engine's parts are public in their modules, for those
+//! who build on them:
 //!
-//! - [`Connection`] and [`Request`]: the HTTP layer; [`RawResponse`] and [`Response`] to
-//!   decode answers; [`Error`] for everything else;
 //! - [`auth`]: `UNSECURED`, `FORWARD_CONTEXT`, `CLIENT_APP_PUBLIC_KEY` (RS256 JWT) and a static
 //!   bearer token;
 //! - [`breaker`]: a per-host circuit breaker with hopeit.engine's settings, plus bounded
@@ -56,41 +58,37 @@
 pub mod auth;
 pub mod breaker;
 pub mod budget;
+#[cfg(feature = "tower")]
+pub mod layer;
 pub mod pool;
 pub mod retry;
 pub mod signing;
 
 mod call;
+mod client;
 mod clock;
+mod config;
 mod connection;
 mod context;
 mod error;
-#[cfg(feature = "tower")]
-pub mod layer;
 mod request;
 mod response;
+mod target;
 
-pub use auth::{AuthError, ClientKey, KeyError};
-pub use breaker::{Breaker, BreakerSettings, BreakerState, Permit, Rejection, Verdict};
-pub use budget::{BudgetSettings, RetryBudget};
-pub use connection::{Connection, ConnectionBuilder, DEFAULT_MAX_BODY_SIZE, Target};
+pub use connection::{Connection, ConnectionBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use context::{CallContext, REQUEST_ID, REQUEST_TS};
 pub use error::{ConfigError, Error, ErrorInfo, ErrorResponse, TransportKind};
-pub use pool::{Attempt, Balance, EmptyHostList, HostPool, HostSnapshot, NoHostAvailable};
 pub use request::{Body, CallOptions, Method, QueryValue, Request};
 pub use response::{RawResponse, Response};
-pub use retry::{
-    Decision, GiveUp, Idempotency, Outcome, RetryPolicy, RetryState, parse_retry_after,
-};
-pub use signing::{
-    InvalidSecret, InvalidServiceId, RequestParts, Secret, SignedHeaders, Signer, Verifier,
-    VerifyError,
-};
+pub use target::Target;
 
-/// The manifest types a connection is configured with, so that users depend on this crate
-/// alone.
+// Settings: the manifest's own types, so that a connection is configured in one vocabulary and
+// users depend on this crate alone.
 pub use appwire_manifest::env::{Lookup, ProcessEnv};
-pub use appwire_manifest::{AuthStrategy, ConnectionSettings, SecretString};
+pub use appwire_manifest::{
+    AuthStrategy, Balance, ConnectionExtensions, ConnectionSettings, HmacSettings,
+    RetryBudgetSettings, SecretString, SettingsError,
+};
 
 /// Fills an empty module with the typed clients of a manifest, at compile time; see the
 /// `appwire-macros` crate for its options.
@@ -123,7 +121,7 @@ pub mod __private {
     pub use serde;
     pub use serde_json;
 
-    pub use crate::connection::Parts;
+    pub use crate::config::Parts;
 
     /// A call under construction.
     pub type Call = crate::Request;
@@ -132,6 +130,11 @@ pub mod __private {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::ClientKey;
+    use crate::budget::RetryBudget;
+    use crate::pool::{Attempt, HostPool, NoHostAvailable};
+    use crate::retry::RetryState;
+    use crate::signing::{Signer, Verifier, VerifyError};
 
     /// Shared per connection and moved between tasks, so these must stay thread-safe.
     #[test]
@@ -152,6 +155,43 @@ mod tests {
         fn error<T: std::error::Error + Send + Sync + 'static>() {}
         error::<Error>();
         error::<ConfigError>();
+    }
+
+    /// One source of defaults: the manifest's settings carry hopeit's, and the engine's
+    /// settings are derived from them.
+    #[test]
+    fn defaults_are_hopeits_and_the_engine_takes_them_from_the_settings() {
+        use std::time::Duration;
+
+        use crate::breaker::BreakerSettings;
+        use crate::retry::RetryPolicy;
+
+        let s = ConnectionSettings::new("http://h:1");
+        // hopeit 0.30.1's `AppsClientSettings`.
+        assert_eq!(s.circuit_breaker_open_failures, 10);
+        assert_eq!(s.circuit_breaker_failure_reset_seconds, 120);
+        assert_eq!(s.circuit_breaker_open_seconds, 60);
+        assert_eq!(s.retries, 1);
+        assert_eq!(s.retry_backoff_ms, 10);
+        assert!(s.ssl);
+        assert_eq!(s.max_connections, 100);
+        assert_eq!(s.max_connections_per_host, 0);
+        assert_eq!(s.dns_cache_ttl, 10);
+        assert_eq!(s.auth_strategy, AuthStrategy::ClientAppPublicKey);
+        assert!(s.routes_override.is_empty());
+        // aiohttp's total timeout, under which hopeit's clients run.
+        assert_eq!(s.appwire.deadline_ms, 300_000);
+
+        let breaker = BreakerSettings::default();
+        assert_eq!(breaker, BreakerSettings::from(&s));
+        assert_eq!(breaker.open_failures, 10);
+        assert_eq!(breaker.failure_reset, Duration::from_secs(120));
+        assert_eq!(breaker.open_time, Duration::from_secs(60));
+        let policy = RetryPolicy::default();
+        assert_eq!(policy, RetryPolicy::from(&s));
+        assert_eq!(policy.retries, 1);
+        assert_eq!(policy.backoff_base, Duration::from_millis(10));
+        assert_eq!(policy.deadline, Duration::from_secs(300));
     }
 
     /// A call's future runs on any executor thread.

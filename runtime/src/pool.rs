@@ -8,23 +8,12 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use appwire_manifest::Balance;
 use rand::rngs::SmallRng;
 use rand::{Rng, RngExt, SeedableRng};
 use tokio::time::Instant;
 
 use crate::breaker::{Breaker, BreakerSettings, BreakerState, Permit, Verdict};
-
-/// How [`HostPool::select`] picks a host.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Balance {
-    /// hopeit's rotation: start at the first host, move one position per attempt, skip hosts
-    /// whose breaker admits nothing.
-    #[default]
-    RoundRobin,
-    /// Power of two choices: draw two admitting hosts at random and take the one with fewer
-    /// attempts in flight (the first drawn on a tie).
-    LeastLoaded,
-}
 
 /// Every host's breaker refused the attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -9,6 +9,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use appwire_manifest::ConnectionSettings;
 use rand::{Rng, RngExt};
 use tokio::time::Instant;
 
@@ -66,6 +67,7 @@ pub enum Idempotency {
 
 /// Retry settings of a connection, named after hopeit's settings where it has them.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RetryPolicy {
     /// Attempts after the first (`retries`, default 1).
     pub retries: u32,
@@ -83,16 +85,26 @@ pub struct RetryPolicy {
     pub deadline: Duration,
 }
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
+impl From<&ConnectionSettings> for RetryPolicy {
+    /// `retries` and `retry_backoff_ms`, with `appwire.backoff_max_ms`, `jitter`,
+    /// `retry_post_on_5xx` and `deadline_ms`.
+    fn from(s: &ConnectionSettings) -> Self {
+        let ext = &s.appwire;
         Self {
-            retries: 1,
-            backoff_base: Duration::from_millis(10),
-            backoff_max: None,
-            jitter: true,
-            retry_non_idempotent_5xx: true,
-            deadline: Duration::from_secs(300),
+            retries: s.retries,
+            backoff_base: Duration::from_millis(s.retry_backoff_ms),
+            backoff_max: ext.backoff_max_ms.map(Duration::from_millis),
+            jitter: ext.jitter,
+            retry_non_idempotent_5xx: ext.retry_post_on_5xx,
+            deadline: Duration::from_millis(ext.deadline_ms),
         }
+    }
+}
+
+impl Default for RetryPolicy {
+    /// The settings' defaults: hopeit's where it has them.
+    fn default() -> Self {
+        Self::from(&ConnectionSettings::new(""))
     }
 }
 
@@ -255,7 +267,7 @@ mod tests {
     use rand::rngs::StdRng;
 
     use super::*;
-    use crate::budget::BudgetSettings;
+    use appwire_manifest::RetryBudgetSettings;
 
     use Idempotency::{Idempotent, NonIdempotent};
 
@@ -510,10 +522,10 @@ mod tests {
 
     #[test]
     fn a_spent_budget_stops_retries_and_is_charged_only_for_real_ones() {
-        let settings = BudgetSettings {
+        let settings = RetryBudgetSettings {
             min_per_second: 0,
-            retry_ratio: 0.5,
-            ..BudgetSettings::default()
+            percent: 50.0,
+            ..RetryBudgetSettings::default()
         };
         let now = Instant::now();
         let budget = RetryBudget::new(&settings, now);

@@ -4,7 +4,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use appwire::{Balance, BreakerSettings, HostPool, Verdict};
+use appwire::Balance;
+use appwire::breaker::{BreakerSettings, Verdict};
+use appwire::pool::HostPool;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -62,10 +64,8 @@ impl Subscriber for Recorder {
 async fn open_half_open_and_close_are_traced_with_the_host() {
     let recorder = Recorder::default();
     let _guard = tracing::subscriber::set_default(recorder.clone());
-    let settings = BreakerSettings {
-        open_failures: 2,
-        ..BreakerSettings::default()
-    };
+    let mut settings = BreakerSettings::default();
+    settings.open_failures = 2;
     let pool = HostPool::new(["http://a:8020"], &settings, Balance::RoundRobin).expect("a host");
 
     pool.select().expect("closed").report(Verdict::Failure);

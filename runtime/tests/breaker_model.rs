@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use appwire::{Breaker, BreakerSettings, BreakerState, Permit, Rejection, Verdict};
+use appwire::breaker::{Breaker, BreakerSettings, BreakerState, Permit, Rejection, Verdict};
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;
 use tokio::time::Instant;
@@ -156,14 +156,13 @@ fn settings() -> impl Strategy<Value = BreakerSettings> {
         proptest::option::of(0u32..=5),
     )
         .prop_map(|(open_failures, reset, open, probes, max_factor)| {
-            let open_time = Duration::from_secs(open);
-            BreakerSettings {
-                open_failures,
-                failure_reset: Duration::from_secs(reset),
-                open_time,
-                half_open_probes: probes,
-                max_open_time: max_factor.map(|f| open_time * f),
-            }
+            let mut s = BreakerSettings::default();
+            s.open_failures = open_failures;
+            s.failure_reset = Duration::from_secs(reset);
+            s.open_time = Duration::from_secs(open);
+            s.half_open_probes = probes;
+            s.max_open_time = max_factor.map(|f| s.open_time * f);
+            s
         })
 }
 

@@ -5,7 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use appwire::{BreakerState, Connection, Error, Request, TransportKind};
+use appwire::breaker::BreakerState;
+use appwire::{Connection, Error, Request, TransportKind};
 use common::{Fault, Reply, always, connect, faulty, refusing, scripted, settings};
 use tokio::time::Instant;
 

@@ -5,9 +5,9 @@ mod common;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use appwire::{
-    AuthError, Body, CallContext, Connection, Error, Request, Target, Verifier, VerifyError,
-};
+use appwire::auth::AuthError;
+use appwire::signing::{Verifier, VerifyError};
+use appwire::{Body, CallContext, Connection, Error, Request, Target};
 use appwire_manifest::{AuthStrategy, HmacSettings, SecretString};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -495,7 +495,7 @@ async fn every_attempt_is_signed_afresh_and_passes_the_verifier() {
 
     let verifier = Verifier::new(Duration::from_secs(60)).with_key(
         "caller-svc",
-        appwire::Secret::new("hmac-test-secret").expect("secret"),
+        appwire::signing::Secret::new("hmac-test-secret").expect("secret"),
     );
     let (first, second) = (a.last(), b.last());
     assert_ne!(
@@ -513,7 +513,7 @@ async fn every_attempt_is_signed_afresh_and_passes_the_verifier() {
     // A changed body is refused for its signature, by a verifier that has not seen the nonce.
     let fresh = Verifier::new(Duration::from_secs(60)).with_key(
         "caller-svc",
-        appwire::Secret::new("hmac-test-secret").expect("secret"),
+        appwire::signing::Secret::new("hmac-test-secret").expect("secret"),
     );
     let mut tampered = first.to_http();
     *tampered.body_mut() = bytes::Bytes::from_static(b"{}");

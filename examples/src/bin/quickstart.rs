@@ -4,7 +4,7 @@
 //!
 //! Run it with `cargo run -p appwire-examples --bin quickstart`.
 
-use appwire::BreakerState;
+use appwire::breaker::BreakerState;
 use appwire_examples::{Host, catalog_host, env};
 use tokio::time::Instant;
 

@@ -16,11 +16,13 @@ mod key;
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use appwire_manifest::{AuthStrategy, ConnectionSettings, SecretString};
 use http::HeaderValue;
 
 pub use key::{ClientKey, KeyError, TOKEN_LIFETIME_SECS};
 
 use crate::context::CallContext;
+use crate::error::ConfigError;
 
 /// A cached token is replaced this many seconds after it was issued (hopeit's `renew=50`),
 /// ten seconds before it expires.
@@ -51,6 +53,45 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
+    /// The strategy `settings` ask for: `appwire.bearer_token` over hopeit's `auth_strategy`.
+    /// `CLIENT_APP_PUBLIC_KEY` loads the caller's key now, as hopeit's client mints its first
+    /// token when it starts: a missing key fails the start, not the first call.
+    pub(crate) fn from_settings(
+        connection: &str,
+        settings: &ConnectionSettings,
+        caller: &str,
+        key: Option<ClientKey>,
+        passphrase: Option<&SecretString>,
+    ) -> Result<Self, ConfigError> {
+        if let Some(token) = &settings.appwire.bearer_token {
+            return bearer(token.expose()).map(Self::Bearer).map_err(|_| {
+                ConfigError::HeaderValue {
+                    connection: connection.to_owned(),
+                    what: "appwire.bearer_token",
+                }
+            });
+        }
+        Ok(match settings.auth_strategy {
+            AuthStrategy::Unsecured => Self::Unsecured,
+            AuthStrategy::ForwardContext => Self::Forward,
+            AuthStrategy::ClientAppPublicKey => {
+                let key = match key {
+                    Some(key) => key,
+                    None => ClientKey::load(
+                        &settings.appwire.secrets_location,
+                        caller,
+                        passphrase.map(|p| p.expose().as_bytes()),
+                    )
+                    .map_err(|source| ConfigError::ClientKey {
+                        connection: connection.to_owned(),
+                        source,
+                    })?,
+                };
+                Self::Token(TokenSource::new(key, caller.to_owned()))
+            }
+        })
+    }
+
     /// The `Authorization` of one attempt, or none.
     pub(crate) fn header(&self, context: &CallContext) -> Result<Option<HeaderValue>, AuthError> {
         match self {
@@ -66,6 +107,13 @@ impl Auth {
             Self::Bearer(value) => Ok(Some(value.clone())),
         }
     }
+}
+
+/// `Bearer <token>`, marked sensitive so that it stays out of debug output.
+fn bearer(token: &str) -> Result<HeaderValue, http::header::InvalidHeaderValue> {
+    let mut value = HeaderValue::try_from(format!("Bearer {token}"))?;
+    value.set_sensitive(true);
+    Ok(value)
 }
 
 fn unix_now() -> u64 {
@@ -110,9 +158,7 @@ impl TokenSource {
             return Ok(value.clone());
         }
         let token = self.key.token(&self.app_key, now)?;
-        let mut value =
-            HeaderValue::try_from(format!("Bearer {token}")).map_err(|_| AuthError::Signing)?;
-        value.set_sensitive(true);
+        let value = bearer(&token).map_err(|_| AuthError::Signing)?;
         *cached = Some((now, value.clone()));
         Ok(value)
     }

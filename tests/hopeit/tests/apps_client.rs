@@ -11,7 +11,9 @@ mod common;
 
 use std::time::Duration;
 
-use appwire::{AuthError, BreakerState, CallOptions, Error, SecretString};
+use appwire::auth::AuthError;
+use appwire::breaker::BreakerState;
+use appwire::{CallOptions, Error, SecretString};
 use appwire_hopeit_tests::clients::auth_echo::AuthEcho;
 use appwire_hopeit_tests::clients::target::{Item, LookupResponse, NotFound, Target};
 use appwire_hopeit_tests::clients::target_signed::TargetSigned;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use appwire::BreakerState;
+use appwire::breaker::BreakerState;
 use appwire_hopeit_tests::clients::target::Target;
 use common::{host, is_open};
 use tokio::time::Instant;

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use appwire::{BreakerState, CallContext, CallOptions, HostSnapshot};
+use appwire::breaker::BreakerState;
+use appwire::pool::HostSnapshot;
+use appwire::{CallContext, CallOptions};
 use appwire_hopeit_tests::clients::target::Target;
 use appwire_hopeit_tests::clients::target_signed::TargetSigned;
 use appwire_hopeit_tests::{Fleet, Hopeit};
