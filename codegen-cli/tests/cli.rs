@@ -239,6 +239,38 @@ fn generate_writes_a_standalone_crate() {
 }
 
 #[test]
+fn crate_values_cannot_break_out_of_cargo_toml() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |name: &str, runtime: &str| {
+        appwire()
+            .arg("generate")
+            .arg(fixture("inventory.json"))
+            .arg("--crate")
+            .arg(dir.path())
+            .args(["--name", name, "--runtime-dependency", runtime])
+            .output()
+            .expect("run")
+    };
+    // More than one TOML value: refused, nothing written.
+    let o = run(
+        "inventory-clients",
+        "\"0.1\"\n[patch.crates-io]\nappwire = \"9\"",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the runtime dependency"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("Cargo.toml").exists());
+    // A name is written as a TOML string, escaped.
+    let o = run("x\"\n[lib]", "\"0.1\"");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cargo = std::fs::read_to_string(dir.path().join("Cargo.toml")).expect("Cargo.toml");
+    assert!(cargo.contains("\nname = \"x\\\"\\n[lib]\"\n"), "{cargo}");
+}
+
+#[test]
 fn generate_reports_bad_inputs() {
     // A manifest error is shown with its location.
     let o = appwire()
