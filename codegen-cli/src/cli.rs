@@ -1,4 +1,4 @@
-//! The `appwire` command line: `appwire check` and `appwire schema`.
+//! The `appwire` command line: `appwire check`, `appwire generate` and `appwire schema`.
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
@@ -293,14 +293,14 @@ fn write_diagnostics(
     }
 }
 
-/// The tab width of snippets.
+/// The tab width of snippets, which [`drawable`] counts with.
 const TAB_WIDTH: usize = 4;
 
 /// Whether miette can draw the snippet of `d`. It indents a label's underline with a `{:width$}`
 /// of the label's column on screen, and std's formatting panics on widths past `u16::MAX`
-/// ("Formatting argument out of range"); so is an out-of-range span. Decided from an upper
-/// bound of that column: tabs count [`TAB_WIDTH`], other non-ASCII characters 2 (the widest
-/// character), ASCII 1.
+/// ("Formatting argument out of range"); a span outside the text fails the rendering too.
+/// Decided from an upper bound of that column: a tab counts [`TAB_WIDTH`], another non-ASCII
+/// character 2 (the widest), ASCII 1.
 fn drawable(source: &SourceFile, d: &Diagnostic) -> bool {
     let text = source.text();
     d.labels.iter().all(|label| {
