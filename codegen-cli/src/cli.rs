@@ -1,4 +1,4 @@
-//! The `appwire` command line: `appwire check` and `appwire schema`.
+//! The `appwire` command line: `appwire check`, `appwire generate` and `appwire schema`.
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use appwire_manifest::env::ProcessEnv;
 use appwire_manifest::schema;
-use appwire_manifest::{Diagnostics, Expansion, Manifest};
+use appwire_manifest::{Diagnostic, Diagnostics, Expansion, Manifest, Severity, SourceFile};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Typed clients for hopeit.engine apps.
@@ -272,8 +272,16 @@ fn write_diagnostics(
             } else {
                 miette::GraphicalTheme::unicode_nocolor()
             };
-            let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
+            let handler = miette::GraphicalReportHandler::new_themed(theme)
+                .with_width(100)
+                .tab_width(TAB_WIDTH);
+            let source = diagnostics.source();
             for report in diagnostics.reports() {
+                if !drawable(source, report.diagnostic()) {
+                    write_plain(w, source, report.diagnostic())?;
+                    writeln!(w)?;
+                    continue;
+                }
                 let mut text = String::new();
                 handler
                     .render_report(&mut text, &report)
@@ -282,5 +290,102 @@ fn write_diagnostics(
             }
             Ok(())
         }
+    }
+}
+
+/// The tab width of snippets, which [`drawable`] counts with.
+const TAB_WIDTH: usize = 4;
+
+/// Whether miette can draw the snippet of `d`. It indents a label's underline with a `{:width$}`
+/// of the label's column on screen, and std's formatting panics on widths past `u16::MAX`
+/// ("Formatting argument out of range"); a span outside the text fails the rendering too.
+/// Decided from an upper bound of that column: a tab counts [`TAB_WIDTH`], another non-ASCII
+/// character 2 (the widest), ASCII 1.
+fn drawable(source: &SourceFile, d: &Diagnostic) -> bool {
+    let text = source.text();
+    d.labels.iter().all(|label| {
+        let start = label.span.start;
+        let line_start = source.line_start(source.line_col(start).line);
+        let Some(before) = line_start.and_then(|s| text.get(s..start)) else {
+            return false;
+        };
+        let widest: usize = before
+            .chars()
+            .map(|c| match c {
+                '\t' => TAB_WIDTH,
+                c if c.is_ascii() => 1,
+                _ => 2,
+            })
+            .sum();
+        widest <= usize::from(u16::MAX) && label.span.end <= text.len()
+    })
+}
+
+/// Writes `d` as `file:line:col: severity[code]: message` with its path and help lines, the
+/// form of [`Diagnostics`]' `Display`.
+fn write_plain(w: &mut impl Write, source: &SourceFile, d: &Diagnostic) -> io::Result<()> {
+    let severity = match d.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    write!(w, "{}", source.name())?;
+    if let Some(at) = d.location(source) {
+        write!(w, ":{}:{}", at.line, at.column)?;
+    }
+    writeln!(w, ": {severity}[{}]: {}", d.code, d.message)?;
+    if let Some(path) = &d.path {
+        writeln!(w, "  = at: {path}")?;
+    }
+    if let Some(help) = &d.help {
+        writeln!(w, "  = help: {help}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The human report of a one-line manifest whose only error, an undeclared app connection,
+    /// starts after `pad`.
+    fn human(pad: &str) -> String {
+        let text = format!(
+            r#"{{"app": {{"name": "a", "version": "1"}}, "events": {{"e": {{"type": "GET", "connections": [{pad}{{"app_connection": "x", "event": "y", "type": "GET"}}]}}}}}}"#
+        );
+        let Err(diagnostics) = Manifest::parse("m.json", text.as_str(), Expansion::Deferred) else {
+            panic!("the manifest is valid");
+        };
+        let mut out = Vec::new();
+        write_diagnostics(&diagnostics, Format::Human, &mut out, false).expect("write");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn snippets_are_drawn_up_to_the_widest_format_width() {
+        let text = human("");
+        assert!(text.contains("╭─[m.json:1:"), "{text}");
+        let column = |text: &str| -> usize {
+            let at = text.find("m.json:1:").expect("location") + "m.json:1:".len();
+            text[at..]
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("column")
+        };
+        // Columns start at 1: a label at column 65,536 is indented by 65,535, the widest
+        // indentation std formats; one more and miette would panic.
+        let pad = " ".repeat(65_536 - column(&text));
+        let text = human(&pad);
+        assert_eq!(column(&text), 65_536);
+        assert!(text.contains("╭─[m.json:1:65536]"), "drawn: {text:.200}");
+        let text = human(&format!("{pad} "));
+        assert!(
+            text.starts_with("m.json:1:65537: error[undeclared-connection]:"),
+            "{text:.200}"
+        );
+        // A tab counts as up to four columns.
+        let text = human(&"\t".repeat(16_384));
+        assert!(text.starts_with("m.json:1:"), "{text:.200}");
+        assert!(!text.contains("╭─["), "{text:.200}");
     }
 }

@@ -8,7 +8,6 @@ use appwire_manifest::{Expansion, Manifest};
 use indexmap::IndexMap;
 use openapiv3::OpenAPI;
 use proc_macro2::TokenStream;
-use sha2::{Digest, Sha256};
 
 use crate::error::GenerateError;
 use crate::{emit, ir};
@@ -93,11 +92,12 @@ impl Inputs {
             .chain(self.specs.values().map(|(p, _)| p.as_path()))
     }
 
-    /// A digest of everything the output depends on.
+    /// A digest of everything the output depends on: the first 8 bytes of a SHA-256, in hex.
     fn hash(&self) -> String {
-        let mut h = Sha256::new();
+        let mut h = ring::digest::Context::new(&ring::digest::SHA256);
+        // Length-prefixed, so that moving text between inputs changes the digest.
         let mut put = |s: &str| {
-            h.update((s.len() as u64).to_le_bytes());
+            h.update(&(s.len() as u64).to_le_bytes());
             h.update(s.as_bytes());
         };
         put(&self.manifest_text);
@@ -110,7 +110,13 @@ impl Inputs {
             put(k);
             put(v);
         }
-        hex::encode(&h.finalize()[..8])
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(16);
+        for b in &h.finish().as_ref()[..8] {
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        }
+        out
     }
 }
 

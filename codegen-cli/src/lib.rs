@@ -14,10 +14,12 @@ mod generate;
 mod ident;
 mod ir;
 pub mod macro_support;
+#[cfg(feature = "scaffold")]
 mod standalone;
 mod types;
 
 pub use builder::Builder;
 pub use error::GenerateError;
 pub use generate::{ClientSummary, Generated, Inputs, Options, generate, write_if_changed};
+#[cfg(feature = "scaffold")]
 pub use standalone::{CrateOptions, write_crate};

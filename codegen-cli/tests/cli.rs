@@ -239,6 +239,38 @@ fn generate_writes_a_standalone_crate() {
 }
 
 #[test]
+fn crate_values_cannot_break_out_of_cargo_toml() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = |name: &str, runtime: &str| {
+        appwire()
+            .arg("generate")
+            .arg(fixture("inventory.json"))
+            .arg("--crate")
+            .arg(dir.path())
+            .args(["--name", name, "--runtime-dependency", runtime])
+            .output()
+            .expect("run")
+    };
+    // More than one TOML value: refused, nothing written.
+    let o = run(
+        "inventory-clients",
+        "\"0.1\"\n[patch.crates-io]\nappwire = \"9\"",
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the runtime dependency"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("Cargo.toml").exists());
+    // A name is written as a TOML string, escaped.
+    let o = run("x\"\n[lib]", "\"0.1\"");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let cargo = std::fs::read_to_string(dir.path().join("Cargo.toml")).expect("Cargo.toml");
+    assert!(cargo.contains("\nname = \"x\\\"\\n[lib]\"\n"), "{cargo}");
+}
+
+#[test]
 fn generate_reports_bad_inputs() {
     // A manifest error is shown with its location.
     let o = appwire()
@@ -289,5 +321,68 @@ fn generate_reports_bad_inputs() {
         stderr(&o).contains("a spec is given for `nope`"),
         "{}",
         stderr(&o)
+    );
+}
+
+/// A one-line manifest whose diagnostics lie past column 65,535, where miette cannot draw a
+/// snippet (format widths are 16-bit): an error (`targt`) and an unknown key, both after
+/// 70,000 spaces.
+fn wide_manifest(dir: &Path) -> (PathBuf, usize, usize) {
+    let head = concat!(
+        r#"{"app": {"name": "caller-app", "version": "1.0"}, "#,
+        r#""app_connections": {"target": {"name": "target-app", "version": "1.0", "#,
+        r#""client": "hopeit.apps_client.AppsClient"}}, "#,
+        r#""settings": {"target": {"connection_str": "http://127.0.0.1:8020"}}, "#,
+        r#""events": {"call_get": {"type": "GET","#,
+    );
+    let pad = " ".repeat(70_000);
+    let connections = r#""connections": [{"app_connection": "#;
+    let text = format!(
+        r#"{head}{pad}{connections}"targt", "event": "list_items", "type": "GET"}}], "bogus": 1}}}}}}"#
+    );
+    let error_col = head.len() + pad.len() + connections.len() + 1;
+    let warning_col = text.find(r#""bogus""#).expect("key") + 1;
+    let path = dir.join("wide.json");
+    std::fs::write(&path, text).expect("write manifest");
+    (path, error_col, warning_col)
+}
+
+#[test]
+fn diagnostics_past_column_65535_are_printed_plain() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (manifest, error_col, warning_col) = wide_manifest(dir.path());
+    assert!(error_col > 65_535);
+    let out = appwire().arg("check").arg(&manifest).output().expect("run");
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let file = manifest.display();
+    assert!(
+        text.contains(&format!(
+            "{file}:1:{error_col}: error[undeclared-connection]:"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{file}:1:{warning_col}: warning[unknown-key]:")),
+        "{text}"
+    );
+    assert!(
+        text.contains("checked 1 manifest: 1 error, 1 warning"),
+        "{text}"
+    );
+
+    // `generate` reports manifest problems the same way.
+    let out = appwire()
+        .arg("generate")
+        .arg(&manifest)
+        .output()
+        .expect("run");
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{file}:1:{error_col}: error[undeclared-connection]:"
+        )),
+        "{text}"
     );
 }
