@@ -402,8 +402,12 @@ impl Inner {
         }
     }
 
-    /// Sends the request and reads the whole response, so that a body cut short counts
-    /// against the attempt that received it.
+    /// Sends the request and reads the response, so that a body cut short counts against the
+    /// attempt that received it.
+    ///
+    /// The status decides before the body is read: a 2xx or declared status is an answer, read
+    /// whole within the body limit; any other status is an error whose outcome is its status
+    /// alone, so that a 503 with a large error page fails over like any 503.
     async fn exchange(&self, host: &str, request: reqwest::Request, call: &Prepared) -> Ended {
         let mut response = match self.client.execute(request).await {
             Ok(response) => response,
@@ -411,41 +415,48 @@ impl Inner {
         };
         let status = response.status();
         let outcome = Outcome::Responded(status.as_u16());
-        let too_large = || {
-            let error = Error::BodyTooLarge {
-                host: host.to_owned(),
-                limit: self.max_body,
-            };
-            Ended::done(outcome, Err(error), outcome.verdict())
-        };
-        if response
-            .content_length()
-            .is_some_and(|len| len > self.max_body as u64)
-        {
-            return too_large();
-        }
         let headers = std::mem::take(response.headers_mut());
-        let mut body = BytesMut::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if chunk.len() > self.max_body.saturating_sub(body.len()) {
-                        return too_large();
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return Ended::transport(host, e),
-            }
-        }
-        let body = body.freeze();
-        tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
 
         if status.is_success() || call.declared.contains(&status) {
+            let too_large = || {
+                let error = Error::BodyTooLarge {
+                    host: host.to_owned(),
+                    limit: self.max_body,
+                };
+                Ended::done(outcome, Err(error), outcome.verdict())
+            };
+            if response
+                .content_length()
+                .is_some_and(|len| len > self.max_body as u64)
+            {
+                return too_large();
+            }
+            let body = match read_body(&mut response, self.max_body).await {
+                BodyRead::Whole(body) => body,
+                BodyRead::OverLimit(_) => return too_large(),
+                BodyRead::Broken(_, e) => return Ended::transport(host, e),
+            };
+            tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
             let mut raw = RawResponse::new(status, headers, body);
             raw.host = host.to_owned();
             return Ended::done(outcome, Ok(raw), Some(Verdict::Success));
         }
+
+        // The error's body only explains the status: it is read up to the limit and no
+        // further. A body cut off, by the limit or by the connection, leaves the status as
+        // the outcome; the response is dropped unread past that, which closes the connection
+        // rather than draining a body of any size.
+        let (body, truncated) = match read_body(&mut response, self.max_body).await {
+            BodyRead::Whole(body) => (body, false),
+            BodyRead::OverLimit(body) | BodyRead::Broken(body, _) => (body, true),
+        };
+        drop(response);
+        tracing::debug!(
+            status = status.as_u16(),
+            bytes = body.len(),
+            truncated,
+            "response"
+        );
         let retry_after = match status.as_u16() {
             429 | 503 => headers
                 .get(RETRY_AFTER)
@@ -453,7 +464,9 @@ impl Inner {
                 .and_then(|v| parse_retry_after(v, SystemTime::now())),
             _ => None,
         };
-        let response = Box::new(ErrorResponse::new(host, status, headers, body));
+        let mut response = ErrorResponse::new(host, status, headers, body);
+        response.truncated = truncated;
+        let response = Box::new(response);
         let error = if status == StatusCode::UNAUTHORIZED {
             Error::Unauthorized(response)
         } else {
@@ -465,6 +478,35 @@ impl Inner {
             verdict: outcome.verdict(),
             retry_after,
             is_final: false,
+        }
+    }
+}
+
+/// A response body as far as it was read.
+enum BodyRead {
+    /// All of it, within the limit.
+    Whole(Bytes),
+    /// Its first `limit` bytes: the rest is over the limit and was not read.
+    OverLimit(Bytes),
+    /// What arrived before the connection broke.
+    Broken(Bytes, reqwest::Error),
+}
+
+/// Reads `response`'s body, `limit` bytes at most.
+async fn read_body(response: &mut reqwest::Response, limit: usize) -> BodyRead {
+    let mut body = BytesMut::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = limit.saturating_sub(body.len());
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    return BodyRead::OverLimit(body.freeze());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return BodyRead::Whole(body.freeze()),
+            Err(e) => return BodyRead::Broken(body.freeze(), e),
         }
     }
 }
