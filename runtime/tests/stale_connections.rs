@@ -8,7 +8,10 @@ mod common;
 use std::time::Duration;
 
 use appwire::{BreakerState, Error, Request, TransportKind};
-use common::{Reply, always, closing_after_answer, closing_unread, connect, settings};
+use common::{
+    Reply, always, closing_after_answer, closing_unread, connect, hanging_up_on_the_second_request,
+    settings,
+};
 
 const CALLS: usize = 200;
 
@@ -67,4 +70,42 @@ async fn a_new_connection_closed_before_an_answer_is_not_sent_again_for_post() {
     }
     assert_eq!((closing.hits(), b.hits()), (1, 0));
     assert_eq!(conn.snapshot()[0].failures, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_reused_connection_closed_after_the_server_read_the_request_is_sent_again_for_get_only() {
+    let host = hanging_up_on_the_second_request().await;
+    let mut s = settings(&[&host]);
+    s.retries = 0;
+    let conn = connect(s);
+
+    conn.send(Request::post("e"))
+        .await
+        .expect("first on its connection");
+    // The server read this one before closing: it may have acted on it.
+    let err = conn
+        .send(Request::post("e"))
+        .await
+        .expect_err("not sent again");
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportKind::Ambiguous,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(host.hits(), 2);
+    assert_eq!(conn.snapshot()[0].failures, 1);
+
+    conn.send(Request::get("e"))
+        .await
+        .expect("first on its connection");
+    conn.send(Request::get("e"))
+        .await
+        .expect("a GET is sent again on a new connection");
+    // The second GET was read on the reused connection, then again on a new one.
+    assert_eq!(host.hits(), 5);
 }

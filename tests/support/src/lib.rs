@@ -397,3 +397,49 @@ pub async fn closing_unread() -> Host {
         _reserved: None,
     }
 }
+
+/// A host speaking raw HTTP/1.1 that answers the first request of each connection with 200
+/// `{"ok": true}`, keep-alive, then reads the next request on it whole and closes the
+/// connection without answering: a server that may have acted on a request it never answered.
+/// `hits` counts requests read.
+pub async fn hanging_up_on_the_second_request() -> Host {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let tasks = Tasks::default();
+    let t = tasks.clone();
+    let accept = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let hits = h.clone();
+            let connection = tokio::spawn(async move {
+                if read_request(&mut stream).await.is_none() {
+                    return;
+                }
+                hits.fetch_add(1, Ordering::SeqCst);
+                let body = r#"{"ok": true}"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if stream.write_all(response.as_bytes()).await.is_err() {
+                    return;
+                }
+                if read_request(&mut stream).await.is_some() {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                }
+                let _ = stream.shutdown().await;
+            });
+            t.add(&connection);
+        }
+    });
+    tasks.add(&accept);
+    Host {
+        url,
+        hits,
+        requests: Arc::new(Mutex::new(Vec::new())),
+        tasks,
+        _reserved: None,
+    }
+}
