@@ -2,13 +2,20 @@
 //! final, the attempts or the budget run out, or the deadline passes.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http::{Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use hyper_util::client::legacy::connect::{Connected, Connection as Transport, HttpInfo};
 use reqwest::Url;
 use tokio::time::Instant;
 use tracing::{Instrument, field};
@@ -73,6 +80,7 @@ struct Prepared {
     body: Option<Bytes>,
     declared: Vec<StatusCode>,
     context: CallContext,
+    idempotency: Idempotency,
 }
 
 /// How one attempt ended.
@@ -156,7 +164,8 @@ impl Inner {
             }),
             None => Cow::Borrowed(&self.policy),
         };
-        let call = self.prepare(request)?;
+        let mut call = self.prepare(request)?;
+        call.idempotency = idempotency;
 
         let mut state = policy.begin(idempotency, self.budget.as_ref(), Instant::now());
         // A retry goes to another host than the one that just failed, when one admits it.
@@ -319,6 +328,7 @@ impl Inner {
             body,
             declared,
             context,
+            idempotency: Idempotency::NonIdempotent,
         })
     }
 
@@ -402,50 +412,61 @@ impl Inner {
         }
     }
 
-    /// Sends the request and reads the whole response, so that a body cut short counts
-    /// against the attempt that received it.
+    /// Sends the request and reads the response, so that a body cut short counts against the
+    /// attempt that received it.
+    ///
+    /// The status decides before the body is read: a 2xx or declared status is an answer, read
+    /// whole within the body limit; any other status is an error whose outcome is its status
+    /// alone, so that a 503 with a large error page fails over like any 503.
     async fn exchange(&self, host: &str, request: reqwest::Request, call: &Prepared) -> Ended {
-        let mut response = match self.client.execute(request).await {
+        let mut response = match self.send_replaying(host, request, call.idempotency).await {
             Ok(response) => response,
             Err(e) => return Ended::transport(host, e),
         };
         let status = response.status();
         let outcome = Outcome::Responded(status.as_u16());
-        let too_large = || {
-            let error = Error::BodyTooLarge {
-                host: host.to_owned(),
-                limit: self.max_body,
-            };
-            Ended::done(outcome, Err(error), outcome.verdict())
-        };
-        if response
-            .content_length()
-            .is_some_and(|len| len > self.max_body as u64)
-        {
-            return too_large();
-        }
         let headers = std::mem::take(response.headers_mut());
-        let mut body = BytesMut::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) => {
-                    if chunk.len() > self.max_body.saturating_sub(body.len()) {
-                        return too_large();
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(None) => break,
-                Err(e) => return Ended::transport(host, e),
-            }
-        }
-        let body = body.freeze();
-        tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
 
         if status.is_success() || call.declared.contains(&status) {
+            let too_large = || {
+                let error = Error::BodyTooLarge {
+                    host: host.to_owned(),
+                    limit: self.max_body,
+                };
+                Ended::done(outcome, Err(error), outcome.verdict())
+            };
+            if response
+                .content_length()
+                .is_some_and(|len| len > self.max_body as u64)
+            {
+                return too_large();
+            }
+            let body = match read_body(&mut response, self.max_body).await {
+                BodyRead::Whole(body) => body,
+                BodyRead::OverLimit(_) => return too_large(),
+                BodyRead::Broken(_, e) => return Ended::transport(host, e),
+            };
+            tracing::debug!(status = status.as_u16(), bytes = body.len(), "response");
             let mut raw = RawResponse::new(status, headers, body);
             raw.host = host.to_owned();
             return Ended::done(outcome, Ok(raw), Some(Verdict::Success));
         }
+
+        // The error's body only explains the status: it is read up to the limit and no
+        // further. A body cut off, by the limit or by the connection, leaves the status as
+        // the outcome; the response is dropped unread past that, which closes the connection
+        // rather than draining a body of any size.
+        let (body, truncated) = match read_body(&mut response, self.max_body).await {
+            BodyRead::Whole(body) => (body, false),
+            BodyRead::OverLimit(body) | BodyRead::Broken(body, _) => (body, true),
+        };
+        drop(response);
+        tracing::debug!(
+            status = status.as_u16(),
+            bytes = body.len(),
+            truncated,
+            "response"
+        );
         let retry_after = match status.as_u16() {
             429 | 503 => headers
                 .get(RETRY_AFTER)
@@ -453,7 +474,9 @@ impl Inner {
                 .and_then(|v| parse_retry_after(v, SystemTime::now())),
             _ => None,
         };
-        let response = Box::new(ErrorResponse::new(host, status, headers, body));
+        let mut response = ErrorResponse::new(host, status, headers, body);
+        response.truncated = truncated;
+        let response = Box::new(response);
         let error = if status == StatusCode::UNAUTHORIZED {
             Error::Unauthorized(response)
         } else {
@@ -465,6 +488,246 @@ impl Inner {
             verdict: outcome.verdict(),
             retry_after,
             is_final: false,
+        }
+    }
+}
+
+impl Inner {
+    /// Sends `request`, and sends it again at once, up to [`MAX_REPLAYS`] times, when it died
+    /// on a reused connection that the server had closed without reading it (see
+    /// [`stale_connection`]).
+    ///
+    /// Such a failure says nothing about the host, only that a kept-alive connection outlived
+    /// the server's side of it: the replay happens inside the attempt, so that the host's
+    /// breaker, the retry budget and the backoff never see it.
+    async fn send_replaying(
+        &self,
+        host: &str,
+        mut request: reqwest::Request,
+        idempotency: Idempotency,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        // Connections opened from here on are new to this attempt; older ones come from the
+        // pool.
+        let epoch = OPENED.next.load(Ordering::Acquire);
+        let mut replays = 0;
+        loop {
+            // The same request again, signature and nonce included: should the server have
+            // read it after all, its replay protection sees the copy for what it is.
+            let copy = request.try_clone();
+            let error = match self.client.execute(request).await {
+                Ok(response) => return Ok(response),
+                Err(error) => error,
+            };
+            let replay = match (copy, stale_connection(&error, epoch)) {
+                (Some(copy), Some(close)) if replays < MAX_REPLAYS => {
+                    let safe = match close {
+                        StaleClose::Reset => true,
+                        StaleClose::Eof => idempotency == Idempotency::Idempotent,
+                    };
+                    safe.then_some((copy, close))
+                }
+                _ => None,
+            };
+            let Some((copy, close)) = replay else {
+                return Err(error);
+            };
+            replays += 1;
+            tracing::debug!(
+                host,
+                replay = replays,
+                close = close.as_str(),
+                cause = %error,
+                "sending again on another connection: the server closed the reused one unread",
+            );
+            request = copy;
+        }
+    }
+}
+
+/// Replays of one attempt on reused connections found closed: each stale connection in the
+/// pool costs one, and a host whose every connection dies this way fails the attempt after
+/// a few instead of being tried forever.
+const MAX_REPLAYS: u32 = 4;
+
+/// How a reused connection was found closed, with no response received on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StaleClose {
+    /// Reset (or broken, on our write): the server closed its socket with our request unread
+    /// in its buffer, or before it arrived.
+    Reset,
+    /// End of stream: the server closed its side; whether before it read the request or
+    /// after, nothing on the client tells.
+    Eof,
+}
+
+impl StaleClose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Reset => "reset",
+            Self::Eof => "eof",
+        }
+    }
+}
+
+/// Whether `error`, raised by sending a request before any response head arrived, is a
+/// reused connection that the server had closed: a connection opened before the attempt
+/// began (`epoch`, see [`OPENED`]), so that it sat in the pool, which then ended without a
+/// response by a reset or an end of stream.
+///
+/// A request hyper never started to write on such a connection is sent again by hyper-util
+/// itself; what reaches here was written, or started to be.
+fn stale_connection(error: &reqwest::Error, epoch: u64) -> Option<StaleClose> {
+    if error.is_connect() || error.is_timeout() || error.is_builder() {
+        return None;
+    }
+    let mut connected = None;
+    let mut close = None;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(e) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
+            connected = e.connect_info();
+        } else if let Some(e) = e.downcast_ref::<hyper::Error>() {
+            if e.is_incomplete_message() {
+                close = Some(StaleClose::Eof);
+            }
+        } else if let Some(e) = e.downcast_ref::<io::Error>()
+            && matches!(
+                e.kind(),
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+            )
+        {
+            close = Some(StaleClose::Reset);
+        }
+        source = e.source();
+    }
+    let close = close?;
+    let opened = OPENED.forget(&addresses(connected?)?)?;
+    (opened < epoch).then_some(close)
+}
+
+/// The local and remote address of a TCP connection.
+type Addresses = (SocketAddr, SocketAddr);
+
+fn addresses(connected: &Connected) -> Option<Addresses> {
+    let mut extras = Extensions::new();
+    connected.get_extras(&mut extras);
+    let info = extras.get::<HttpInfo>()?;
+    Some((info.local_addr(), info.remote_addr()))
+}
+
+/// The TCP connections opened by the clients appwire builds, in the order they were opened.
+///
+/// A connection is known by its addresses, which no two open connections share; one opened
+/// again with the addresses of a closed one takes its entry over. Kept process-wide, since the
+/// addresses are. A connection not in here (one of a client given to the builder, or one
+/// forgotten) is never taken for a reused one.
+struct Opened {
+    next: AtomicU64,
+    connections: Mutex<BTreeMap<Addresses, u64>>,
+}
+
+/// Connections remembered at most: the entries of connections that closed without failing a
+/// request stay until then, and the oldest half goes when it is reached.
+const OPENED_KEPT: u64 = 4096;
+
+static OPENED: Opened = Opened {
+    next: AtomicU64::new(0),
+    connections: Mutex::new(BTreeMap::new()),
+};
+
+impl Opened {
+    fn open(&self, addresses: Addresses) {
+        let number = self.next.fetch_add(1, Ordering::AcqRel);
+        let mut connections = self
+            .connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if connections.len() as u64 >= OPENED_KEPT {
+            let oldest_kept = number.saturating_sub(OPENED_KEPT / 2);
+            connections.retain(|_, opened| *opened >= oldest_kept);
+        }
+        connections.insert(addresses, number);
+    }
+
+    /// When the connection was opened, as it fails: it is not used again.
+    fn forget(&self, addresses: &Addresses) -> Option<u64> {
+        self.connections
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(addresses)
+    }
+}
+
+/// A layer of the HTTP client's connector that notes each connection it opens in [`OPENED`],
+/// so that a failed request can tell a pooled connection from a new one.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct NoteOpened;
+
+impl<S> tower_layer::Layer<S> for NoteOpened {
+    type Service = NotingOpened<S>;
+
+    fn layer(&self, inner: S) -> NotingOpened<S> {
+        NotingOpened(inner)
+    }
+}
+
+/// The connector under [`NoteOpened`].
+#[derive(Debug, Clone)]
+pub(crate) struct NotingOpened<S>(S);
+
+impl<S, R> tower_service::Service<R> for NotingOpened<S>
+where
+    S: tower_service::Service<R>,
+    S::Response: Transport,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        let connecting = self.0.call(request);
+        Box::pin(async move {
+            let connection = connecting.await?;
+            if let Some(addresses) = addresses(&connection.connected()) {
+                OPENED.open(addresses);
+            }
+            Ok(connection)
+        })
+    }
+}
+
+/// A response body as far as it was read.
+enum BodyRead {
+    /// All of it, within the limit.
+    Whole(Bytes),
+    /// Its first `limit` bytes: the rest is over the limit and was not read.
+    OverLimit(Bytes),
+    /// What arrived before the connection broke.
+    Broken(Bytes, reqwest::Error),
+}
+
+/// Reads `response`'s body, `limit` bytes at most.
+async fn read_body(response: &mut reqwest::Response, limit: usize) -> BodyRead {
+    let mut body = BytesMut::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                let room = limit.saturating_sub(body.len());
+                if chunk.len() > room {
+                    body.extend_from_slice(&chunk[..room]);
+                    return BodyRead::OverLimit(body.freeze());
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return BodyRead::Whole(body.freeze()),
+            Err(e) => return BodyRead::Broken(body.freeze(), e),
         }
     }
 }

@@ -77,6 +77,7 @@ pub(crate) fn build_client(
     reqwest::Client::builder()
         .connect_timeout(Duration::from_millis(connect_timeout))
         .pool_max_idle_per_host(per_host)
+        .connector_layer(crate::call::NoteOpened)
         .tls_danger_accept_invalid_certs(!settings.ssl)
         // aiohttp, under hopeit, ignores proxy variables unless told otherwise.
         .no_proxy()

@@ -244,6 +244,9 @@ pub struct ErrorResponse {
     pub headers: HeaderMap,
     /// The body, as received.
     pub body: Bytes,
+    /// Whether [`body`](Self::body) is only the start of the body: the rest was over the
+    /// connection's body limit, or was cut short, and was not read.
+    pub truncated: bool,
     /// The body parsed as hopeit's [`ErrorInfo`], when it is one.
     pub info: Option<ErrorInfo>,
 }
@@ -256,6 +259,7 @@ impl ErrorResponse {
             status,
             headers,
             body,
+            truncated: false,
             info,
         }
     }

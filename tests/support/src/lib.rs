@@ -322,3 +322,124 @@ async fn read_request(stream: &mut TcpStream) -> Option<()> {
         }
     }
 }
+
+/// A host speaking raw HTTP/1.1 that answers the first request of each connection with 200
+/// `{"ok": true}`, keep-alive and without `Connection: close`, then closes the connection
+/// `linger` later without reading anything more: a server's idle timeout racing the client's
+/// next request. A request the client sends on it meanwhile is never read, so closing the
+/// socket with it unread resets the connection. `hits` counts answered requests.
+pub async fn closing_after_answer(linger: Duration) -> Host {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let tasks = Tasks::default();
+    let t = tasks.clone();
+    let accept = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let hits = h.clone();
+            let connection = tokio::spawn(async move {
+                if read_request(&mut stream).await.is_none() {
+                    return;
+                }
+                let body = r#"{"ok": true}"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if stream.write_all(response.as_bytes()).await.is_err() {
+                    return;
+                }
+                hits.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(linger).await;
+                drop(stream);
+            });
+            t.add(&connection);
+        }
+    });
+    tasks.add(&accept);
+    Host {
+        url,
+        hits,
+        requests: Arc::new(Mutex::new(Vec::new())),
+        tasks,
+        _reserved: None,
+    }
+}
+
+/// A host that accepts each connection and, as soon as the request starts to arrive, closes
+/// it unread and unanswered, so that the client sees its new connection reset. `hits` counts
+/// connections.
+pub async fn closing_unread() -> Host {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let tasks = Tasks::default();
+    let t = tasks.clone();
+    let accept = tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            h.fetch_add(1, Ordering::SeqCst);
+            let connection = tokio::spawn(async move {
+                let _ = stream.readable().await;
+                drop(stream);
+            });
+            t.add(&connection);
+        }
+    });
+    tasks.add(&accept);
+    Host {
+        url,
+        hits,
+        requests: Arc::new(Mutex::new(Vec::new())),
+        tasks,
+        _reserved: None,
+    }
+}
+
+/// A host speaking raw HTTP/1.1 that answers the first request of each connection with 200
+/// `{"ok": true}`, keep-alive, then reads the next request on it whole and closes the
+/// connection without answering: a server that may have acted on a request it never answered.
+/// `hits` counts requests read.
+pub async fn hanging_up_on_the_second_request() -> Host {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let h = hits.clone();
+    let tasks = Tasks::default();
+    let t = tasks.clone();
+    let accept = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let hits = h.clone();
+            let connection = tokio::spawn(async move {
+                if read_request(&mut stream).await.is_none() {
+                    return;
+                }
+                hits.fetch_add(1, Ordering::SeqCst);
+                let body = r#"{"ok": true}"#;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                if stream.write_all(response.as_bytes()).await.is_err() {
+                    return;
+                }
+                if read_request(&mut stream).await.is_some() {
+                    hits.fetch_add(1, Ordering::SeqCst);
+                }
+                let _ = stream.shutdown().await;
+            });
+            t.add(&connection);
+        }
+    });
+    tasks.add(&accept);
+    Host {
+        url,
+        hits,
+        requests: Arc::new(Mutex::new(Vec::new())),
+        tasks,
+        _reserved: None,
+    }
+}
