@@ -1,10 +1,10 @@
 use std::fmt;
 
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A secret setting (an HMAC key, a token): kept out of `Debug` output.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct SecretString(String);
 
@@ -27,7 +27,8 @@ impl fmt::Debug for SecretString {
 }
 
 /// How a connection picks the host of each attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Balance {
     /// hopeit's round robin: hosts in `connection_str` order, one step per attempt.
@@ -38,7 +39,8 @@ pub enum Balance {
 }
 
 /// HMAC-SHA256 request signing of a connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HmacSettings {
     /// The caller's service id, sent with each request and covered by the signature.
     pub service_id: String,
@@ -48,7 +50,8 @@ pub struct HmacSettings {
 
 /// The retry budget of a connection: retries may add at most `percent` % to the calls made in
 /// the last `ttl_ms`, plus `min_per_second` retries each second.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct RetryBudgetSettings {
     /// Whether the budget limits retries.
@@ -78,7 +81,8 @@ impl Default for RetryBudgetSettings {
 
 /// appwire's own settings of a connection, under the `appwire` key of its settings section
 /// (hopeit ignores the key). Every field has a default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct ConnectionExtensions {
     /// Time allowed to open a connection to a host, in milliseconds (at least 1).
