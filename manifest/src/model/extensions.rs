@@ -1,14 +1,18 @@
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// A secret setting (an HMAC key, a token): kept out of `Debug` output.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+// Also kept out of serialized settings (see `Serialize`); this doc is the schema's description.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct SecretString(String);
 
 impl SecretString {
+    /// What stands for a secret in `Debug` output and serialized settings.
+    pub const REDACTED: &'static str = "<redacted>";
+
     /// Wraps a secret.
     pub fn new(secret: impl Into<String>) -> Self {
         Self(secret.into())
@@ -22,7 +26,16 @@ impl SecretString {
 
 impl fmt::Debug for SecretString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
+        f.write_str(Self::REDACTED)
+    }
+}
+
+/// Serializes as [`SecretString::REDACTED`], never the secret: serialized settings end up in
+/// logs, dumps and reports. A secret is read from the manifest (usually `${SOME_SECRET}`), so
+/// settings read back from their serialized form need it set again.
+impl Serialize for SecretString {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(Self::REDACTED)
     }
 }
 
@@ -197,6 +210,40 @@ mod tests {
             let err = ConnectionSettings::from_section("t", &map).expect_err(key);
             assert!(err.to_string().contains("at least 1"), "{key}: {err}");
         }
+    }
+
+    #[test]
+    fn secrets_do_not_serialize() {
+        let section = json!({
+            "connection_str": "http://h:1",
+            "appwire": {
+                "hmac": {"service_id": "caller", "secret": "hmac-secret-value"},
+                "bearer_token": "bearer-token-value",
+                "auth_passphrase": "passphrase-value"
+            }
+        });
+        let map = section.as_object().cloned().unwrap_or_default();
+        let settings = ConnectionSettings::from_section("t", &map).unwrap();
+        assert_eq!(
+            settings.appwire.bearer_token.as_ref().map(|s| s.expose()),
+            Some("bearer-token-value")
+        );
+        let text = serde_json::to_string(&settings).unwrap();
+        for secret in [
+            "hmac-secret-value",
+            "bearer-token-value",
+            "passphrase-value",
+        ] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        let value = serde_json::to_value(&settings).unwrap();
+        let ext = &value["appwire"];
+        assert_eq!(
+            ext["hmac"],
+            json!({"service_id": "caller", "secret": "<redacted>"})
+        );
+        assert_eq!(ext["bearer_token"], "<redacted>");
+        assert_eq!(ext["auth_passphrase"], "<redacted>");
     }
 
     #[test]
