@@ -110,6 +110,13 @@ pub struct ConnectionExtensions {
     /// apps-client: 300 s). At least 1.
     #[serde(deserialize_with = "crate::lax::positive")]
     pub deadline_ms: u64,
+    /// Time an idle pooled connection is kept for reuse, in milliseconds (at least 1). The
+    /// default is below the 75 s keep-alive of aiohttp (so of hopeit servers) and nginx, and the
+    /// 60 s idle timeout of common load balancers: a request sent on a connection the server is
+    /// closing fails with no way to know whether it was received, so the client must give a
+    /// connection up before the server does.
+    #[serde(deserialize_with = "crate::lax::positive")]
+    pub pool_idle_timeout_ms: u64,
     /// Longest backoff between attempts, in milliseconds; ten times `retry_backoff_ms` when
     /// absent.
     #[serde(deserialize_with = "crate::lax::opt_uint")]
@@ -154,6 +161,7 @@ impl Default for ConnectionExtensions {
             connect_timeout_ms: 10_000,
             attempt_timeout_ms: 70_000,
             deadline_ms: 300_000,
+            pool_idle_timeout_ms: 50_000,
             backoff_max_ms: None,
             jitter: true,
             retry_post_on_5xx: true,
@@ -193,6 +201,7 @@ mod tests {
         let ext = &settings.appwire;
         assert_eq!(ext.attempt_timeout_ms, 2000);
         assert_eq!(ext.deadline_ms, 300_000);
+        assert_eq!(ext.pool_idle_timeout_ms, 50_000);
         assert_eq!(ext.balance, super::Balance::LeastLoaded);
         assert_eq!(ext.retry_budget.percent, 10.0);
         assert_eq!(ext.retry_budget.ttl_ms, 10_000);
@@ -204,12 +213,30 @@ mod tests {
 
     #[test]
     fn durations_of_zero_are_refused() {
-        for key in ["connect_timeout_ms", "attempt_timeout_ms", "deadline_ms"] {
+        for key in [
+            "connect_timeout_ms",
+            "attempt_timeout_ms",
+            "deadline_ms",
+            "pool_idle_timeout_ms",
+        ] {
             let section = json!({"connection_str": "http://h:1", "appwire": {key: 0}});
             let map = section.as_object().cloned().unwrap_or_default();
             let err = ConnectionSettings::from_section("t", &map).expect_err(key);
             assert!(err.to_string().contains("at least 1"), "{key}: {err}");
         }
+    }
+
+    #[test]
+    fn pool_idle_timeout_is_a_lax_uint() {
+        let section =
+            json!({"connection_str": "http://h:1", "appwire": {"pool_idle_timeout_ms": "30000"}});
+        let map = section.as_object().cloned().unwrap_or_default();
+        let settings = ConnectionSettings::from_section("t", &map).unwrap();
+        assert_eq!(settings.appwire.pool_idle_timeout_ms, 30_000);
+        let section =
+            json!({"connection_str": "http://h:1", "appwire": {"pool_idle_timeout_ms": -1}});
+        let map = section.as_object().cloned().unwrap_or_default();
+        assert!(ConnectionSettings::from_section("t", &map).is_err());
     }
 
     #[test]
