@@ -3,7 +3,7 @@
 //! Every diagnostic has a stable [`Code`], a severity, a message, usually a help line, the JSON
 //! path it concerns and one or more labelled ranges of the file. They render three ways: as
 //! plain `file:line:col: error[code]: message` lines ([`Diagnostics`]'s `Display`, used by
-//! build scripts), as [`miette`] reports with source snippets (the CLI), and through
+//! build scripts), as `miette` reports with source snippets (the CLI), and through
 //! [`Diagnostic::location`] for other front ends.
 
 use std::fmt;
@@ -216,6 +216,7 @@ impl Diagnostics {
     }
 
     /// The diagnostics as [`miette`] reports carrying the source, for rendering with snippets.
+    #[cfg(feature = "miette")]
     pub fn reports(&self) -> impl Iterator<Item = Report> + '_ {
         let source = Arc::new(miette::NamedSource::new(
             self.source.name(),
@@ -260,12 +261,14 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 /// One diagnostic with its source, as a [`miette::Diagnostic`].
+#[cfg(feature = "miette")]
 #[derive(Debug, Clone)]
 pub struct Report {
     diagnostic: Diagnostic,
     source: Arc<miette::NamedSource<String>>,
 }
 
+#[cfg(feature = "miette")]
 impl Report {
     /// The diagnostic reported.
     pub fn diagnostic(&self) -> &Diagnostic {
@@ -273,14 +276,17 @@ impl Report {
     }
 }
 
+#[cfg(feature = "miette")]
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.diagnostic.message)
     }
 }
 
+#[cfg(feature = "miette")]
 impl std::error::Error for Report {}
 
+#[cfg(feature = "miette")]
 impl miette::Diagnostic for Report {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(format!("appwire::{}", self.diagnostic.code)))

@@ -17,18 +17,9 @@
 //! Expansion is its own step: code generation checks a manifest as written, without an
 //! environment, while the runtime expands the settings when it starts.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::ops::Range;
-use std::sync::LazyLock;
-
-use regex::Regex;
-
-/// hopeit's reference pattern: `\${([^}{]+)}`.
-static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
-    #[allow(clippy::unwrap_used)] // a literal pattern
-    Regex::new(r"\$\{([^}{]+)\}").unwrap()
-});
 
 /// Variables hopeit sets itself when it starts, whatever the environment says.
 pub const HOPEIT_BUILTINS: [(&str, &str); 3] = [
@@ -95,18 +86,31 @@ impl Reference {
     }
 }
 
-/// Every `${...}` reference in `text`, in order.
+/// Every `${...}` reference in `text`, in order: the matches of hopeit's pattern
+/// `\$\{([^}{]+)\}`, leftmost first and not overlapping.
 pub fn references(text: &str) -> Vec<Reference> {
-    REFERENCE
-        .captures_iter(text)
-        .filter_map(|c| {
-            let whole = c.get(0)?;
-            Some(Reference {
-                name: c.get(1)?.as_str().to_owned(),
-                span: whole.range(),
-            })
-        })
-        .collect()
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(found) = text[from..].find("${") {
+        let start = from + found;
+        let name = start + 2;
+        // The name runs to the next brace, which must close it. Braces are ASCII, so byte
+        // offsets stay on char boundaries. A failed start leaves nothing to rescan but this
+        // brace-free run, so the scan is linear.
+        match bytes[name..].iter().position(|b| matches!(b, b'{' | b'}')) {
+            Some(len) if len > 0 && bytes[name + len] == b'}' => {
+                let end = name + len + 1;
+                out.push(Reference {
+                    name: text[name..end - 1].to_owned(),
+                    span: start..end,
+                });
+                from = end;
+            }
+            _ => from = start + 1,
+        }
+    }
+    out
 }
 
 /// Byte offsets of every `${` that does not start a plausible reference: `${}`, `${a{b}`, an
@@ -114,12 +118,14 @@ pub fn references(text: &str) -> Vec<Reference> {
 /// next `}` of the file, quotes and line breaks included: neither is what was meant.
 pub fn malformed(text: &str) -> Vec<usize> {
     let references = references(text);
+    // Both are in text order: walk them together.
+    let mut next = references.iter().peekable();
     text.match_indices("${")
         .map(|(i, _)| i)
-        .filter(|i| {
-            references
-                .iter()
-                .find(|r| r.span.start == *i)
+        .filter(|&i| {
+            while next.next_if(|r| r.span.start < i).is_some() {}
+            next.peek()
+                .filter(|r| r.span.start == i)
                 .is_none_or(|r| r.name.contains(['"', '\n']))
         })
         .collect()
@@ -171,7 +177,8 @@ pub fn resolve(name: &str, env: &impl Lookup) -> Option<String> {
 ///
 /// Each reference of the original text is replaced, in order, wherever its exact text occurs
 /// in the result so far; afterwards any reference left in the result (an unset variable, or one
-/// brought in by a value) is an error naming every such variable.
+/// brought in by a value) is an error naming every such variable. `env` is asked once per
+/// distinct reference.
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -181,29 +188,86 @@ pub fn resolve(name: &str, env: &impl Lookup) -> Option<String> {
 ///            r#"{"connection_str": "http://a,http://b", "retries": 2}"#);
 /// ```
 pub fn expand(text: &str, env: &impl Lookup) -> Result<String, UnsetVariables> {
-    let mut result = text.to_owned();
-    for reference in references(text) {
-        if let Some(value) = resolve(&reference.name, env) {
-            result = result.replace(&text[reference.span.clone()], &value);
-        }
+    expand_mapped(text, env).map(|e| e.text)
+}
+
+/// A text expanded as hopeit does.
+#[cfg_attr(not(feature = "diagnostics"), allow(dead_code))] // `edits` maps diagnostics back
+pub(crate) struct Expanded {
+    pub(crate) text: String,
+    /// Each replaced reference's range in the original text and its value, in order, when
+    /// replacing every reference in place gives hopeit's result (always, unless a value, or a
+    /// value with the text around it, forms a reference).
+    pub(crate) edits: Option<Vec<(Range<usize>, String)>>,
+}
+
+/// [`expand`], with the edits that map the result back to `text`.
+///
+/// hopeit replaces each reference's text everywhere in the whole text, one reference after the
+/// other: quadratic. Replacing each reference in place in one pass gives the same result unless
+/// a replacement forms a new reference, and any reference so formed would survive that pass,
+/// because replacements cannot overlap a reference. So the pass is kept when the only
+/// references left in its result are the unset ones it kept; otherwise hopeit's steps are
+/// replayed.
+pub(crate) fn expand_mapped(text: &str, env: &impl Lookup) -> Result<Expanded, UnsetVariables> {
+    let references = references(text);
+    let mut values: HashMap<&str, Option<String>> = HashMap::new();
+    for r in &references {
+        values
+            .entry(r.name.as_str())
+            .or_insert_with(|| resolve(&r.name, env));
     }
-    let left = references(&result);
+    let value = |r: &Reference| values.get(r.name.as_str()).and_then(Option::as_deref);
+
+    let mut result = String::with_capacity(text.len());
+    let mut edits = Vec::new();
+    let mut kept = Vec::new();
+    let mut copied = 0;
+    for r in &references {
+        result.push_str(&text[copied..r.span.start]);
+        match value(r) {
+            Some(v) => {
+                edits.push((r.span.clone(), v.to_owned()));
+                result.push_str(v);
+            }
+            None => {
+                kept.push(result.len());
+                result.push_str(&text[r.span.clone()]);
+            }
+        }
+        copied = r.span.end;
+    }
+    result.push_str(&text[copied..]);
+    let mut left = self::references(&result);
+    let mut edits = Some(edits);
+    if !left.iter().map(|r| r.span.start).eq(kept.iter().copied()) {
+        result = text.to_owned();
+        for r in &references {
+            if let Some(v) = value(r) {
+                result = result.replace(&text[r.span.clone()], v);
+            }
+        }
+        left = self::references(&result);
+        edits = None;
+    }
     if left.is_empty() {
-        return Ok(result);
+        return Ok(Expanded {
+            text: result,
+            edits,
+        });
     }
-    let mut names: Vec<String> = Vec::new();
-    for r in &left {
-        let name = r.name.to_uppercase();
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
+    let mut seen = HashSet::new();
+    let names = left
+        .iter()
+        .map(|r| r.name.to_uppercase())
+        .filter(|n| seen.insert(n.clone()))
+        .collect();
     // Locate the leftovers in the original text; a leftover brought in by a value has no
     // place of its own there and is named only.
-    let left_names: Vec<&str> = left.iter().map(|r| r.name.as_str()).collect();
-    let references = references(text)
+    let left_names: HashSet<&str> = left.iter().map(|r| r.name.as_str()).collect();
+    let references = references
         .into_iter()
-        .filter(|r| left_names.contains(&r.name.as_str()))
+        .filter(|r| left_names.contains(r.name.as_str()))
         .collect();
     Err(UnsetVariables { names, references })
 }
@@ -262,6 +326,108 @@ mod tests {
         let err = expand("${A}", &env(&[("A", "${B}")])).unwrap_err();
         assert_eq!(err.names, ["B"]);
         assert!(err.references.is_empty());
+    }
+
+    #[test]
+    fn a_value_forming_a_reference_is_replaced_as_in_hopeit() {
+        // hopeit replaces `${x}` everywhere, the one `A` formed with the text around it too.
+        let e = env(&[("A", "x"), ("X", "y")]);
+        assert_eq!(expand("${${A}} ${x}", &e).as_deref(), Ok("y y"));
+        // A later reference replaces what an earlier value brought in.
+        let e = env(&[("A", "${B}"), ("B", "v")]);
+        assert_eq!(expand("${A} ${B}", &e).as_deref(), Ok("v v"));
+        let err = expand("${${A}} ${b}", &env(&[("A", "x")])).unwrap_err();
+        assert_eq!(err.names, ["X", "B"]);
+        assert_eq!(
+            err.references,
+            [Reference {
+                name: "b".into(),
+                span: 8..12
+            }]
+        );
+    }
+
+    #[test]
+    fn many_references_expand_and_report_in_one_pass() {
+        // Replacing each reference across the whole text, or checking names against a list,
+        // takes minutes at this size.
+        let set: HashMap<String, String> = (0..1000)
+            .map(|i| (format!("V{i}"), i.to_string()))
+            .collect();
+        let text: String = (0..200_000)
+            .map(|i| format!("${{v{}}},", i % 1000))
+            .collect();
+        let expanded = expand(&text, &set).unwrap();
+        let want: String = (0..200_000).map(|i| format!("{},", i % 1000)).collect();
+        assert_eq!(expanded, want);
+
+        let text: String = (0..200_000)
+            .map(|i| format!("${{u{}}} ", i % 100_000))
+            .collect();
+        let err = expand(&text, &set).unwrap_err();
+        let names: Vec<String> = (0..100_000).map(|i| format!("U{i}")).collect();
+        assert_eq!(err.names, names);
+        assert_eq!(err.references.len(), 200_000);
+        assert_eq!(err.references[100_001].name, "u1");
+        assert_eq!(&text[err.references[100_001].span.clone()], "${u1}");
+    }
+
+    #[test]
+    fn each_distinct_reference_is_looked_up_once() {
+        let calls = std::cell::RefCell::new(Vec::new());
+        let lookup = |name: &str| {
+            calls.borrow_mut().push(name.to_owned());
+            (name != "B").then(|| "v".to_owned())
+        };
+        let text = "${a} ${B} ${a} ${b} ${B}";
+        assert!(expand(text, &lookup).is_err());
+        assert_eq!(*calls.borrow(), ["A", "B", "B"]);
+    }
+
+    /// hopeit's `replace_env_vars`, literally: the regex, and each match's text replaced
+    /// across the whole result.
+    fn hopeit_expand(text: &str, env: &HashMap<String, String>) -> Result<String, Vec<String>> {
+        let re = regex::Regex::new(r"\$\{([^}{]+)\}").unwrap();
+        let mut result = text.to_owned();
+        for c in re.captures_iter(text) {
+            if let Some(v) = resolve(&c[1], env) {
+                result = result.replace(&c[0], &v);
+            }
+        }
+        let left: Vec<String> = re
+            .captures_iter(&result)
+            .map(|c| c[1].to_uppercase())
+            .collect();
+        if left.is_empty() {
+            Ok(result)
+        } else {
+            Err(left)
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn same_as_hopeit(
+            text in "[${}aAb\"\né:-]{0,40}",
+            values in proptest::collection::vec("[${}ab]{0,6}", 3),
+        ) {
+            let re = regex::Regex::new(r"\$\{([^}{]+)\}").unwrap();
+            let found: Vec<Reference> = re
+                .captures_iter(&text)
+                .map(|c| Reference { name: c[1].to_owned(), span: c.get(0).unwrap().range() })
+                .collect();
+            proptest::prop_assert_eq!(references(&text), found);
+            let env = env(&[("A", &values[0]), ("B", &values[1]), ("AB", &values[2])]);
+            match (expand(&text, &env), hopeit_expand(&text, &env)) {
+                (Ok(ours), Ok(theirs)) => proptest::prop_assert_eq!(ours, theirs),
+                (Err(ours), Err(mut theirs)) => {
+                    let mut seen = HashSet::new();
+                    theirs.retain(|n| seen.insert(n.clone()));
+                    proptest::prop_assert_eq!(ours.names, theirs);
+                }
+                (ours, theirs) => proptest::prop_assert!(false, "{ours:?} vs {theirs:?}"),
+            }
+        }
     }
 
     #[test]

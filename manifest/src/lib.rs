@@ -35,23 +35,48 @@
 //! - checks: [`Diagnostic`]s with stable [`Code`]s, file locations and JSON paths;
 //! - [`naming`]: app keys, routes and generated Rust names;
 //! - [`schema`]: the JSON Schema of the format.
+//!
+//! # Features
+//!
+//! The model, [`env`](mod@env) expansion, [`naming`] and [`JsonPath`] are always there: they
+//! are what a client needs at run time, and with no features the crate depends only on serde,
+//! serde_json, indexmap and thiserror (and small helpers for error paths).
+//!
+//! - `diagnostics` (default): loading a manifest with located diagnostics: [`Manifest`],
+//!   [`Expansion`], [`Diagnostic`], [`Diagnostics`], [`Code`], [`source`]. It enables `schema`,
+//!   whose field lists the checks use to suggest a key for a misspelled one.
+//! - `schema` (default): the [`schema`] module and `schemars::JsonSchema` on the model types.
+//! - `miette` (default, enables `diagnostics`): [`Report`], [`Diagnostics::reports`], a
+//!   `miette::Diagnostic` for each diagnostic with its source snippet.
 
+#[cfg(feature = "diagnostics")]
 mod check;
+#[cfg(feature = "diagnostics")]
 pub mod diagnostic;
 pub mod env;
 mod lax;
+#[cfg(feature = "diagnostics")]
 mod load;
+#[cfg(feature = "diagnostics")]
 mod located;
 pub mod model;
 pub mod naming;
 pub mod path;
+#[cfg(feature = "schema")]
 pub mod schema;
+#[cfg(feature = "diagnostics")]
 pub mod source;
+#[cfg(feature = "diagnostics")]
 mod template;
 mod typed;
 
-pub use diagnostic::{Code, Diagnostic, Diagnostics, Report, Severity};
+#[cfg(feature = "miette")]
+pub use diagnostic::Report;
+#[cfg(feature = "diagnostics")]
+pub use diagnostic::{Code, Diagnostic, Diagnostics, Severity};
+#[cfg(feature = "diagnostics")]
 pub use load::{Expansion, Manifest};
 pub use model::*;
 pub use path::JsonPath;
+#[cfg(feature = "diagnostics")]
 pub use source::{LineCol, SourceFile};

@@ -237,15 +237,15 @@ fn string_ranges(text: &str) -> Vec<Range<usize>> {
 
 /// Env mode: hopeit's expansion; `None` after reporting the unset variables. The rewrite maps
 /// back to the file when a single left-to-right pass gives hopeit's result (always, unless a
-/// variable's value itself holds a reference).
+/// value, alone or with the text around it, forms a reference).
 fn expand(
     source: &SourceFile,
     lookup: &dyn Lookup,
     out: &mut Vec<Diagnostic>,
 ) -> Option<(String, Option<Rewrite>)> {
     let text = source.text();
-    let expanded = match env::expand(text, &lookup) {
-        Ok(t) => t,
+    let expanded = match env::expand_mapped(text, &lookup) {
+        Ok(e) => e,
         Err(unset) => {
             let mut d = Diagnostic::error(Code::EnvUnset, unset.to_string()).with_help(
                 "set them in the environment (names are upper-cased: `${my_var}` reads `MY_VAR`)",
@@ -260,13 +260,10 @@ fn expand(
             return None;
         }
     };
-    let values: Vec<(Range<usize>, String)> = env::references(text)
-        .into_iter()
-        .filter_map(|r| Some((r.span, env::resolve(&r.name, &lookup)?)))
-        .collect();
-    let single = Rewrite::new(text, values.iter().map(|(r, v)| (r.clone(), v.as_str())));
-    let mapped = (single.text == expanded).then_some(single);
-    Some((expanded, mapped))
+    let mapped = expanded
+        .edits
+        .map(|edits| Rewrite::new(text, edits.iter().map(|(r, v)| (r.clone(), v.as_str()))));
+    Some((expanded.text, mapped))
 }
 
 /// Warnings about `${` that hopeit reads differently from what was probably meant.

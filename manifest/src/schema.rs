@@ -4,6 +4,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
+#[cfg(feature = "diagnostics")]
 use crate::path::{JsonPath, Segment};
 use crate::{AppConfig, ConnectionSettings};
 
@@ -35,17 +36,20 @@ static APP_CONFIG: LazyLock<Value> = LazyLock::new(|| schemars::schema_for!(AppC
 static CONNECTION_SETTINGS: LazyLock<Value> =
     LazyLock::new(|| schemars::schema_for!(ConnectionSettings).to_value());
 
+#[cfg(feature = "diagnostics")]
 /// The keys the model knows for the object at `path` of an app config: candidates for "did
 /// you mean".
 pub(crate) fn app_config_fields(path: &JsonPath) -> Vec<String> {
     fields(&APP_CONFIG, path.segments())
 }
 
+#[cfg(feature = "diagnostics")]
 /// The keys of the object at `path` of a connection settings section.
 pub(crate) fn connection_settings_fields(path: &JsonPath) -> Vec<String> {
     fields(&CONNECTION_SETTINGS, path.segments())
 }
 
+#[cfg(feature = "diagnostics")]
 /// Follows `$ref`s and nullable `anyOf`s to the object schema they stand for.
 fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
     for _ in 0..16 {
@@ -72,6 +76,7 @@ fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
     node
 }
 
+#[cfg(feature = "diagnostics")]
 fn fields(root: &Value, path: &[Segment]) -> Vec<String> {
     let mut node = resolve(root, root);
     for segment in path {
@@ -93,7 +98,7 @@ fn fields(root: &Value, path: &[Segment]) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "diagnostics"))]
 mod tests {
     use super::*;
 

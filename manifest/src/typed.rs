@@ -11,8 +11,11 @@ use crate::path::{JsonPath, Segment};
 pub(crate) struct Typed<T> {
     pub(crate) value: T,
     /// Keys the model does not know (hopeit ignores them).
+    // Only loading reports them; the model alone just needs the value.
+    #[cfg_attr(not(feature = "diagnostics"), allow(dead_code))]
     pub(crate) ignored: Vec<JsonPath>,
     /// Values whose `${VAR}` reference could not stand for the type expected, left out.
+    #[cfg_attr(not(feature = "diagnostics"), allow(dead_code))]
     pub(crate) deferred: Vec<Deferred>,
 }
 
@@ -29,6 +32,7 @@ pub(crate) struct TypeError {
     pub(crate) path: JsonPath,
     pub(crate) message: String,
     /// The `${VAR}` text of a required member that was left to run time.
+    #[cfg_attr(not(feature = "diagnostics"), allow(dead_code))]
     pub(crate) deferred: Option<String>,
 }
 

@@ -1,5 +1,4 @@
 use indexmap::IndexMap;
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -12,7 +11,8 @@ use crate::path::{JsonPath, Segment};
 use crate::typed::typed;
 
 /// An app's name and version (`AppDescriptor`). Both must be non-empty.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AppDescriptor {
     /// App name, e.g. `simple-example`.
     pub name: String,
@@ -37,7 +37,8 @@ impl AppDescriptor {
 
 /// A value of the `env` section: hopeit accepts strings, numbers and booleans, and keeps each as
 /// written (`"false"` stays a string, `2.0` a float).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum EnvValue {
     /// A string.
@@ -52,8 +53,9 @@ pub enum EnvValue {
 pub type Env = IndexMap<String, IndexMap<String, EnvValue>>;
 
 /// A whole app-config file (`AppConfig`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[schemars(title = "hopeit.engine app config")]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(title = "hopeit.engine app config"))]
 pub struct AppConfig {
     /// The JSON Schema the file follows, for editors (`schemas/app-config.schema.json`).
     /// hopeit ignores it.

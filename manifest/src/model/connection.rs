@@ -1,4 +1,3 @@
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::naming::RouteTarget;
@@ -11,7 +10,8 @@ fn no_client() -> String {
 }
 
 /// Another app this app calls (`AppConnection`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AppConnection {
     /// Target app name.
     pub name: String,

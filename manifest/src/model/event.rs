@@ -1,10 +1,10 @@
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::AuthType;
 
 /// How an event is triggered (`EventType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum EventType {
     /// An HTTP `GET` endpoint.
@@ -22,7 +22,8 @@ pub enum EventType {
 }
 
 /// Where a plugin's event route is mounted (`EventPlugMode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum EventPlugMode {
     /// Mounted where the event is defined.
     #[default]
@@ -33,7 +34,8 @@ pub enum EventPlugMode {
 
 /// How a caller event calls a target event (`EventConnectionType`): hopeit accepts only these
 /// two.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum EventConnectionType {
     /// HTTP `GET`: the payload is not sent, only query arguments.
@@ -53,7 +55,8 @@ impl EventConnectionType {
 }
 
 /// A target event an event may call through an app connection (`EventConnection`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventConnection {
     /// Key of the entry in `app_connections`.
     pub app_connection: String,
@@ -72,7 +75,8 @@ fn auto_queues() -> Vec<String> {
 }
 
 /// The stream a `STREAM` event reads (`ReadStreamDescriptor`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ReadStreamDescriptor {
     /// Stream name; `{auto}` is not allowed here.
     pub name: String,
@@ -85,7 +89,8 @@ pub struct ReadStreamDescriptor {
 
 /// What happens to a consumed message's queue name when the event publishes
 /// (`StreamQueueStrategy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum QueueStrategy {
     /// Publish to the consumed message's queue.
@@ -96,7 +101,8 @@ pub enum QueueStrategy {
 }
 
 /// The stream an event publishes its results to (`WriteStreamDescriptor`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WriteStreamDescriptor {
     /// Stream name; `{auto}` gives `<app_key>.<event>`.
     pub name: String,
@@ -113,7 +119,8 @@ fn default_group() -> String {
 }
 
 /// One event of the app (`EventDescriptor`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventDescriptor {
     /// How the event is triggered. Required.
     #[serde(rename = "type")]

@@ -1,14 +1,18 @@
 use std::fmt;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// A secret setting (an HMAC key, a token): kept out of `Debug` output.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+// Also kept out of serialized settings (see `Serialize`); this doc is the schema's description.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct SecretString(String);
 
 impl SecretString {
+    /// What stands for a secret in `Debug` output and serialized settings.
+    pub const REDACTED: &'static str = "<redacted>";
+
     /// Wraps a secret.
     pub fn new(secret: impl Into<String>) -> Self {
         Self(secret.into())
@@ -22,12 +26,22 @@ impl SecretString {
 
 impl fmt::Debug for SecretString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
+        f.write_str(Self::REDACTED)
+    }
+}
+
+/// Serializes as [`SecretString::REDACTED`], never the secret: serialized settings end up in
+/// logs, dumps and reports. A secret is read from the manifest (usually `${SOME_SECRET}`), so
+/// settings read back from their serialized form need it set again.
+impl Serialize for SecretString {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(Self::REDACTED)
     }
 }
 
 /// How a connection picks the host of each attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Balance {
     /// hopeit's round robin: hosts in `connection_str` order, one step per attempt.
@@ -38,7 +52,8 @@ pub enum Balance {
 }
 
 /// HMAC-SHA256 request signing of a connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HmacSettings {
     /// The caller's service id, sent with each request and covered by the signature.
     pub service_id: String,
@@ -48,7 +63,8 @@ pub struct HmacSettings {
 
 /// The retry budget of a connection: retries may add at most `percent` % to the calls made in
 /// the last `ttl_ms`, plus `min_per_second` retries each second.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct RetryBudgetSettings {
     /// Whether the budget limits retries.
@@ -78,7 +94,8 @@ impl Default for RetryBudgetSettings {
 
 /// appwire's own settings of a connection, under the `appwire` key of its settings section
 /// (hopeit ignores the key). Every field has a default.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct ConnectionExtensions {
     /// Time allowed to open a connection to a host, in milliseconds (at least 1).
@@ -93,6 +110,13 @@ pub struct ConnectionExtensions {
     /// apps-client: 300 s). At least 1.
     #[serde(deserialize_with = "crate::lax::positive")]
     pub deadline_ms: u64,
+    /// Time an idle pooled connection is kept for reuse, in milliseconds (at least 1). The
+    /// default is below the 75 s keep-alive of aiohttp (so of hopeit servers) and nginx, and the
+    /// 60 s idle timeout of common load balancers: a request sent on a connection the server is
+    /// closing fails with no way to know whether it was received, so the client must give a
+    /// connection up before the server does.
+    #[serde(deserialize_with = "crate::lax::positive")]
+    pub pool_idle_timeout_ms: u64,
     /// Longest backoff between attempts, in milliseconds; ten times `retry_backoff_ms` when
     /// absent.
     #[serde(deserialize_with = "crate::lax::opt_uint")]
@@ -137,6 +161,7 @@ impl Default for ConnectionExtensions {
             connect_timeout_ms: 10_000,
             attempt_timeout_ms: 70_000,
             deadline_ms: 300_000,
+            pool_idle_timeout_ms: 50_000,
             backoff_max_ms: None,
             jitter: true,
             retry_post_on_5xx: true,
@@ -176,6 +201,7 @@ mod tests {
         let ext = &settings.appwire;
         assert_eq!(ext.attempt_timeout_ms, 2000);
         assert_eq!(ext.deadline_ms, 300_000);
+        assert_eq!(ext.pool_idle_timeout_ms, 50_000);
         assert_eq!(ext.balance, super::Balance::LeastLoaded);
         assert_eq!(ext.retry_budget.percent, 10.0);
         assert_eq!(ext.retry_budget.ttl_ms, 10_000);
@@ -187,12 +213,64 @@ mod tests {
 
     #[test]
     fn durations_of_zero_are_refused() {
-        for key in ["connect_timeout_ms", "attempt_timeout_ms", "deadline_ms"] {
+        for key in [
+            "connect_timeout_ms",
+            "attempt_timeout_ms",
+            "deadline_ms",
+            "pool_idle_timeout_ms",
+        ] {
             let section = json!({"connection_str": "http://h:1", "appwire": {key: 0}});
             let map = section.as_object().cloned().unwrap_or_default();
             let err = ConnectionSettings::from_section("t", &map).expect_err(key);
             assert!(err.to_string().contains("at least 1"), "{key}: {err}");
         }
+    }
+
+    #[test]
+    fn pool_idle_timeout_is_a_lax_uint() {
+        let section =
+            json!({"connection_str": "http://h:1", "appwire": {"pool_idle_timeout_ms": "30000"}});
+        let map = section.as_object().cloned().unwrap_or_default();
+        let settings = ConnectionSettings::from_section("t", &map).unwrap();
+        assert_eq!(settings.appwire.pool_idle_timeout_ms, 30_000);
+        let section =
+            json!({"connection_str": "http://h:1", "appwire": {"pool_idle_timeout_ms": -1}});
+        let map = section.as_object().cloned().unwrap_or_default();
+        assert!(ConnectionSettings::from_section("t", &map).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_serialize() {
+        let section = json!({
+            "connection_str": "http://h:1",
+            "appwire": {
+                "hmac": {"service_id": "caller", "secret": "hmac-secret-value"},
+                "bearer_token": "bearer-token-value",
+                "auth_passphrase": "passphrase-value"
+            }
+        });
+        let map = section.as_object().cloned().unwrap_or_default();
+        let settings = ConnectionSettings::from_section("t", &map).unwrap();
+        assert_eq!(
+            settings.appwire.bearer_token.as_ref().map(|s| s.expose()),
+            Some("bearer-token-value")
+        );
+        let text = serde_json::to_string(&settings).unwrap();
+        for secret in [
+            "hmac-secret-value",
+            "bearer-token-value",
+            "passphrase-value",
+        ] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        let value = serde_json::to_value(&settings).unwrap();
+        let ext = &value["appwire"];
+        assert_eq!(
+            ext["hmac"],
+            json!({"service_id": "caller", "secret": "<redacted>"})
+        );
+        assert_eq!(ext["bearer_token"], "<redacted>");
+        assert_eq!(ext["auth_passphrase"], "<redacted>");
     }
 
     #[test]

@@ -1,8 +1,8 @@
-use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Auth methods an event accepts (`AuthType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum AuthType {
     /// No credentials needed.
     Unsecured,
@@ -15,7 +15,8 @@ pub enum AuthType {
 }
 
 /// Server configuration (`ServerConfig`), the first file of a hopeit server's `--config-files`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct ServerConfig {
     /// Stream manager connection.
@@ -31,7 +32,8 @@ pub struct ServerConfig {
 }
 
 /// The server's `streams` section (`StreamsConfig`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct StreamsConfig {
     /// Stream manager class.
@@ -66,7 +68,8 @@ impl Default for StreamsConfig {
 }
 
 /// The server's `logging` section (`LoggingConfig`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct LoggingConfig {
     /// Log level name.
@@ -89,7 +92,8 @@ impl Default for LoggingConfig {
 }
 
 /// The server's `auth` section (`AuthConfig`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AuthConfig {
     /// Folder holding `.private/<app_key>.pem` and `public/<app_key>_pub.pem`.
     pub secrets_location: String,
@@ -136,7 +140,8 @@ impl Default for AuthConfig {
 }
 
 /// The server's `api` section (`APIConfig`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct ApiConfig {
     /// Path the API docs are served at.

@@ -1,5 +1,4 @@
 use indexmap::IndexMap;
-use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Compression, ConnectionExtensions, Serialization};
@@ -8,7 +7,8 @@ use crate::path::JsonPath;
 use crate::typed::typed;
 
 /// How a connection authenticates its calls (`ClientAuthStrategy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AuthStrategy {
     /// `Authorization: Bearer <JWT>` signed with the caller app's private key (RS256).
@@ -22,7 +22,8 @@ pub enum AuthStrategy {
 
 /// Settings of one app connection, read from its `settings` section (hopeit's
 /// `AppsClientSettings`), with hopeit's keys and defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConnectionSettings {
     /// Comma-separated base URLs of the target hosts, e.g. `http://h1:8020,http://h2:8020`.
     pub connection_str: String,
@@ -180,7 +181,8 @@ mod d {
 
 /// An event's effective settings (`EventSettings`), computed by
 /// `AppConfig::effective_settings`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct EventSettings {
     /// Seconds a GET or POST event may run before the server answers with a timeout.
@@ -206,7 +208,8 @@ impl Default for EventSettings {
 }
 
 /// Logging of one event (`EventLoggingConfig`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct EventLoggingConfig {
     /// Extra fields the event logs.
@@ -249,7 +252,8 @@ fn normalize_stream_fields(fields: Vec<String>) -> Vec<String> {
 }
 
 /// Stream processing of one event (`EventStreamConfig`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(default)]
 pub struct EventStreamConfig {
     /// Seconds a stream event may run.
