@@ -236,8 +236,12 @@ impl Inner {
             // `Retry-After` is the host's own word: it delays a retry only when there is no other
             // host to go to.
             let retry_after = ended.retry_after.filter(|_| self.pool.urls().len() == 1);
-            let decision =
-                state.decide(ended.outcome, retry_after, Instant::now(), &mut rand::rng());
+            let decision = state.decide(
+                ended.outcome,
+                retry_after,
+                Instant::now(),
+                &mut fastrand::Rng::new(),
+            );
             let attempts = state.attempts();
             match decision {
                 Decision::Return => return Err(error),

@@ -7,7 +7,6 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use appwire_manifest::SecretString;
 use appwire_manifest::naming::spinalcase;
 use http::HeaderMap;
-use rand::Rng;
 
 /// Track id of the request, sent as `x-track-request-id`.
 pub const REQUEST_ID: &str = "track.request_id";
@@ -128,8 +127,8 @@ pub(crate) fn track_header(key: &str) -> String {
 
 /// A random UUID, version 4.
 pub(crate) fn uuid_v4() -> String {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
+    // Request ids need to be unique, not secret: a fast generator serves.
+    let bytes = fastrand::u128(..).to_le_bytes();
     let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
     uuid.hyphenated()
         .encode_lower(&mut uuid::Uuid::encode_buffer())

@@ -9,8 +9,6 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use appwire_manifest::Balance;
-use rand::rngs::SmallRng;
-use rand::{Rng, RngExt, SeedableRng};
 use tokio::time::Instant;
 
 use crate::breaker::{Breaker, BreakerSettings, BreakerState, Permit, Verdict};
@@ -74,7 +72,7 @@ struct State {
     hosts: Vec<Host>,
     /// Next position of the round robin.
     cursor: usize,
-    rng: Box<dyn Rng + Send>,
+    rng: fastrand::Rng,
 }
 
 /// The hosts of one connection, with their breakers and load.
@@ -122,22 +120,16 @@ impl HostPool {
             state: Mutex::new(State {
                 hosts,
                 cursor: 0,
-                rng: Box::new(rand::make_rng::<SmallRng>()),
+                rng: fastrand::Rng::new(),
             }),
         })
     }
 
-    /// Replaces the random source of [`Balance::LeastLoaded`], for reproducible choices.
-    #[must_use]
-    pub fn with_rng(self, rng: impl Rng + Send + 'static) -> Self {
-        self.lock().rng = Box::new(rng);
-        self
-    }
-
-    /// Same as [`with_rng`](Self::with_rng) with a [`SmallRng`] seeded from `seed`.
+    /// Seeds the random choices of [`Balance::LeastLoaded`], for reproducible runs.
     #[must_use]
     pub fn with_seed(self, seed: u64) -> Self {
-        self.with_rng(SmallRng::seed_from_u64(seed))
+        self.lock().rng = fastrand::Rng::with_seed(seed);
+        self
     }
 
     /// The configured host URLs, in order.
@@ -237,8 +229,8 @@ fn least_loaded(state: &mut State, now: Instant, avoid: Option<usize>) -> Option
         0 => return None,
         1 => open[0],
         n => {
-            let first = state.rng.random_range(0..n);
-            let mut second = state.rng.random_range(0..n - 1);
+            let first = state.rng.usize(0..n);
+            let mut second = state.rng.usize(0..n - 1);
             if second >= first {
                 second += 1;
             }

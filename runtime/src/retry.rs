@@ -10,7 +10,6 @@
 use std::time::{Duration, SystemTime};
 
 use appwire_manifest::ConnectionSettings;
-use rand::{Rng, RngExt};
 use tokio::time::Instant;
 
 use crate::breaker::Verdict;
@@ -131,7 +130,7 @@ impl RetryPolicy {
     /// Backoff before retry number `retry` (0 for the first retry): uniform between zero and
     /// `min(max_backoff, backoff_base × 2^retry)` ("full jitter"), or that ceiling without
     /// [`jitter`](Self::jitter).
-    pub fn backoff<R: Rng + ?Sized>(&self, retry: u32, rng: &mut R) -> Duration {
+    pub fn backoff(&self, retry: u32, rng: &mut fastrand::Rng) -> Duration {
         let growth = 1u32 << retry.min(31);
         let ceiling = self
             .backoff_base
@@ -141,7 +140,7 @@ impl RetryPolicy {
             return ceiling;
         }
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(rng.random_range(0..=nanos))
+        Duration::from_nanos(rng.u64(0..=nanos))
     }
 
     /// Starts the retry bookkeeping of one call at `now`, depositing the call into `budget`.
@@ -220,12 +219,12 @@ impl RetryState<'_> {
     /// `retry_after` is the parsed `Retry-After` header (see [`parse_retry_after`]); it is used
     /// instead of the backoff on 429 and 503. A wait that would reach the deadline ends the call
     /// now rather than sleeping into it. The budget is charged only for a retry that happens.
-    pub fn decide<R: Rng + ?Sized>(
+    pub fn decide(
         &mut self,
         outcome: Outcome,
         retry_after: Option<Duration>,
         now: Instant,
-        rng: &mut R,
+        rng: &mut fastrand::Rng,
     ) -> Decision {
         self.attempts = self.attempts.saturating_add(1);
         if !self.policy.is_retryable(outcome, self.idempotency) {
@@ -263,8 +262,6 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
-    use rand::SeedableRng;
-    use rand::rngs::StdRng;
 
     use super::*;
     use appwire_manifest::RetryBudgetSettings;
@@ -273,8 +270,8 @@ mod tests {
 
     const MS: Duration = Duration::from_millis(1);
 
-    fn rng() -> StdRng {
-        StdRng::seed_from_u64(1)
+    fn rng() -> fastrand::Rng {
+        fastrand::Rng::with_seed(1)
     }
 
     #[test]

@@ -32,7 +32,7 @@ use std::fmt;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rand::CryptoRng;
+use ring::rand::{SecureRandom, SystemRandom};
 use ring::{digest, hmac};
 
 use crate::clock::saturating_add_system;
@@ -52,7 +52,8 @@ pub const SCHEME: &str = "APPWIRE-HMAC-SHA256";
 /// Nonces accepted per verifier, at most, within 2W (default).
 pub const DEFAULT_REPLAY_CAPACITY: usize = 1 << 20;
 
-const NONCE_LEN: usize = 16;
+/// Length of a nonce, in bytes.
+pub const NONCE_LEN: usize = 16;
 
 /// A shared secret, ready to sign. Its `Debug` output never shows the key.
 #[derive(Clone)]
@@ -187,15 +188,13 @@ impl Signer {
         &self.service
     }
 
-    /// Signs one attempt at wall-clock time `now`, with a nonce drawn from `rng`.
-    pub fn sign<R: CryptoRng + ?Sized>(
+    /// Signs one attempt at wall-clock time `now` with `nonce`, which must not repeat.
+    pub fn sign(
         &self,
         request: &RequestParts<'_>,
         now: SystemTime,
-        rng: &mut R,
+        nonce: [u8; NONCE_LEN],
     ) -> SignedHeaders {
-        let mut nonce = [0u8; NONCE_LEN];
-        rng.fill_bytes(&mut nonce);
         // A clock before 1970 signs as 0, which no verifier accepts.
         let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let timestamp = secs.to_string();
@@ -210,9 +209,15 @@ impl Signer {
         }
     }
 
-    /// Signs one attempt now, with a nonce from the thread's CSPRNG.
+    /// Signs one attempt now, with a nonce from the operating system's random source.
     pub fn sign_now(&self, request: &RequestParts<'_>) -> SignedHeaders {
-        self.sign(request, SystemTime::now(), &mut rand::rng())
+        let mut nonce = [0u8; NONCE_LEN];
+        if SystemRandom::new().fill(&mut nonce).is_err() {
+            // The nonce only has to be unique (the secret keeps the signature unforgeable),
+            // and a verifier refuses a repeated one: a non-cryptographic draw still serves.
+            nonce = fastrand::u128(..).to_le_bytes();
+        }
+        self.sign(request, SystemTime::now(), nonce)
     }
 }
 
@@ -439,10 +444,6 @@ impl NonceCache {
 
 #[cfg(test)]
 mod tests {
-    use std::convert::Infallible;
-
-    use rand::rngs::StdRng;
-    use rand::{SeedableRng, TryCryptoRng, TryRng};
 
     use super::*;
 
@@ -476,29 +477,23 @@ mod tests {
         }
     }
 
-    /// Hands out the bytes 00 11 22 .. ff, for a known nonce.
-    struct Counting;
-
-    impl TryRng for Counting {
-        type Error = Infallible;
-        fn try_next_u32(&mut self) -> Result<u32, Infallible> {
-            Ok(0)
+    /// The bytes 00 11 22 .. ff, for a known nonce.
+    const COUNTING: [u8; NONCE_LEN] = {
+        let mut nonce = [0u8; NONCE_LEN];
+        let mut i = 0;
+        while i < NONCE_LEN {
+            nonce[i] = (i as u8).wrapping_mul(0x11);
+            i += 1;
         }
-        fn try_next_u64(&mut self) -> Result<u64, Infallible> {
-            Ok(0)
-        }
-        fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
-            for (i, b) in dst.iter_mut().enumerate() {
-                *b = (i as u8).wrapping_mul(0x11);
-            }
-            Ok(())
-        }
-    }
-
-    impl TryCryptoRng for Counting {}
+        nonce
+    };
 
     fn sign(request: &RequestParts<'_>, at: u64) -> SignedHeaders {
-        signer().sign(request, t(at), &mut StdRng::seed_from_u64(at))
+        signer().sign(
+            request,
+            t(at),
+            fastrand::Rng::with_seed(at).u128(..).to_le_bytes(),
+        )
     }
 
     fn verify(
@@ -526,7 +521,7 @@ mod tests {
 
     #[test]
     fn signs_the_documented_canonical_string() {
-        let headers = signer().sign(&request(), t(T0), &mut Counting);
+        let headers = signer().sign(&request(), t(T0), COUNTING);
         assert_eq!(headers.service, "orders");
         assert_eq!(headers.timestamp, "1700000000");
         assert_eq!(headers.nonce, "00112233445566778899aabbccddeeff");
