@@ -43,11 +43,16 @@ pub(crate) fn check_host(connection: &str, host: &str) -> Result<String, ConfigE
     Ok(base.to_owned())
 }
 
+/// What a connection does to the reqwest client it builds, after its own settings.
+pub(crate) type Configure =
+    Box<dyn FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send>;
+
 /// The HTTP client of a connection, configured as hopeit configures its aiohttp connector
-/// where reqwest can be.
+/// where reqwest can be, then by `configure`.
 pub(crate) fn build_client(
     connection: &str,
     settings: &ConnectionSettings,
+    configure: Option<Configure>,
 ) -> Result<reqwest::Client, Error> {
     ensure_crypto_provider();
     // hopeit's defaults, to tell the settings a manifest asked for.
@@ -74,22 +79,53 @@ pub(crate) fn build_client(
     // timeout it is known never to have been sent, and is retried on the next host.
     let ext = &settings.appwire;
     let connect_timeout = ext.connect_timeout_ms.min(ext.attempt_timeout_ms);
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_millis(connect_timeout))
         .pool_max_idle_per_host(per_host)
+        // Closed before the server's keep-alive runs out, so that a request is not sent on a
+        // connection the server is closing.
+        .pool_idle_timeout(Duration::from_millis(ext.pool_idle_timeout_ms))
         .connector_layer(crate::call::NoteOpened)
         .tls_danger_accept_invalid_certs(!settings.ssl)
         // aiohttp, under hopeit, ignores proxy variables unless told otherwise.
         .no_proxy()
-        .user_agent(concat!("appwire/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|source| {
-            ConfigError::Client {
-                connection: connection.to_owned(),
-                source,
-            }
-            .into()
-        })
+        .user_agent(concat!("appwire/", env!("CARGO_PKG_VERSION")));
+    let builder = match configure {
+        Some(configure) => configure(builder),
+        None => builder,
+    };
+    builder.build().map_err(|source| {
+        ConfigError::Client {
+            connection: connection.to_owned(),
+            source,
+        }
+        .into()
+    })
+}
+
+/// The settings a client given in place of the connection's own does not follow, where they
+/// differ from their defaults (and so something asked for is lost).
+pub(crate) fn settings_not_applied(settings: &ConnectionSettings) -> Vec<&'static str> {
+    let defaults = ConnectionSettings::new("");
+    let (ext, default_ext) = (&settings.appwire, &defaults.appwire);
+    [
+        ("ssl", settings.ssl != defaults.ssl),
+        (
+            "max_connections_per_host",
+            settings.max_connections_per_host != defaults.max_connections_per_host,
+        ),
+        (
+            "appwire.connect_timeout_ms",
+            ext.connect_timeout_ms != default_ext.connect_timeout_ms,
+        ),
+        (
+            "appwire.pool_idle_timeout_ms",
+            ext.pool_idle_timeout_ms != default_ext.pool_idle_timeout_ms,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, differs)| differs.then_some(name))
+    .collect()
 }
 
 /// reqwest is built without a TLS crypto provider of its own; ring is installed as the

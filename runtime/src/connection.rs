@@ -13,7 +13,7 @@ use crate::auth::{Auth, ClientKey};
 use crate::breaker::BreakerSettings;
 use crate::budget::RetryBudget;
 use crate::call::EventUrls;
-use crate::client::{build_client, check_host};
+use crate::client::{Configure, build_client, check_host, settings_not_applied};
 use crate::error::{ConfigError, Error};
 use crate::pool::{HostPool, HostSnapshot};
 use crate::retry::RetryPolicy;
@@ -94,6 +94,7 @@ impl Connection {
             settings,
             caller: caller_app_key.into(),
             client: None,
+            configure: None,
             passphrase: None,
             client_key: None,
             max_body: DEFAULT_MAX_BODY_SIZE,
@@ -147,6 +148,7 @@ pub struct ConnectionBuilder {
     settings: ConnectionSettings,
     caller: String,
     client: Option<reqwest::Client>,
+    configure: Option<Configure>,
     passphrase: Option<SecretString>,
     client_key: Option<ClientKey>,
     max_body: usize,
@@ -166,10 +168,24 @@ impl fmt::Debug for ConnectionBuilder {
 
 impl ConnectionBuilder {
     /// Sends through this client instead of one built from the settings. Its own
-    /// configuration then applies: `ssl`, `max_connections_per_host` and
-    /// `connect_timeout_ms` are not applied to it.
+    /// configuration then applies: `ssl`, `max_connections_per_host`,
+    /// `appwire.connect_timeout_ms` and `appwire.pool_idle_timeout_ms` are not applied to it
+    /// (a warning names those set to other than their defaults), and a request that fails on
+    /// a pooled connection the server had closed is not sent again. To tune the client the
+    /// connection builds, use [`configure_client`](Self::configure_client) instead.
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
+        self
+    }
+
+    /// Adjusts the client the connection builds, after the settings are applied to it: to
+    /// add default headers, TCP keep-alive, a local address or other pool tuning while
+    /// keeping the settings. Ignored when a whole [`client`](Self::client) is given.
+    pub fn configure_client(
+        mut self,
+        configure: impl FnOnce(reqwest::ClientBuilder) -> reqwest::ClientBuilder + Send + 'static,
+    ) -> Self {
+        self.configure = Some(Box::new(configure));
         self
     }
 
@@ -209,6 +225,7 @@ impl ConnectionBuilder {
             settings,
             caller,
             client,
+            configure,
             passphrase,
             client_key,
             max_body,
@@ -252,8 +269,18 @@ impl ConnectionBuilder {
         };
 
         let client = match client {
-            Some(client) => client,
-            None => build_client(&name, &settings)?,
+            Some(client) => {
+                let not_applied = settings_not_applied(&settings);
+                if !not_applied.is_empty() {
+                    tracing::warn!(
+                        connection = %name,
+                        settings = ?not_applied,
+                        "the client given replaces the one these settings configure: they are not applied",
+                    );
+                }
+                client
+            }
+            None => build_client(&name, &settings, configure)?,
         };
 
         Ok(Connection {

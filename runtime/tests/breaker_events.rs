@@ -1,64 +1,14 @@
 //! Breaker state changes are reported as tracing events naming the host.
 
-use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+mod common;
+
 use std::time::Duration;
 
 use appwire::Balance;
 use appwire::breaker::{BreakerSettings, Verdict};
 use appwire::pool::HostPool;
-use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Level, Metadata, Subscriber};
-
-/// Keeps `level host message` of every event.
-#[derive(Clone, Default)]
-struct Recorder(Arc<Mutex<Vec<String>>>);
-
-impl Recorder {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
-
-#[derive(Default)]
-struct Fields {
-    host: String,
-    message: String,
-}
-
-impl Visit for Fields {
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        match field.name() {
-            "host" => self.host = format!("{value:?}"),
-            "message" => self.message = format!("{value:?}"),
-            _ => {}
-        }
-    }
-}
-
-impl Subscriber for Recorder {
-    fn enabled(&self, _: &Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &Attributes<'_>) -> Id {
-        Id::from_u64(1)
-    }
-    fn record(&self, _: &Id, _: &Record<'_>) {}
-    fn record_follows_from(&self, _: &Id, _: &Id) {}
-    fn event(&self, event: &Event<'_>) {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let level = *event.metadata().level();
-        let line = format!("{level} {} {}", fields.host, fields.message);
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(line);
-    }
-    fn enter(&self, _: &Id) {}
-    fn exit(&self, _: &Id) {}
-}
+use common::Recorder;
+use tracing::Level;
 
 #[tokio::test(start_paused = true)]
 async fn open_half_open_and_close_are_traced_with_the_host() {

@@ -122,6 +122,8 @@ pub struct Host {
     hits: Arc<AtomicUsize>,
     requests: Arc<Mutex<Vec<Captured>>>,
     tasks: Tasks,
+    /// Connections accepted (by scripted hosts).
+    connections: Arc<AtomicUsize>,
     /// Keeps a refusing host's port bound, so that no other test's server takes it.
     _reserved: Option<Arc<TcpSocket>>,
 }
@@ -130,6 +132,11 @@ impl Host {
     /// Requests (or connections, for raw hosts) received.
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// Connections a scripted host accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     pub fn requests(&self) -> Vec<Captured> {
@@ -159,8 +166,11 @@ pub async fn scripted(script: impl Fn(usize, &Captured) -> Reply + Send + Sync +
     let (h, r) = (hits.clone(), requests.clone());
     let tasks = Tasks::default();
     let t = tasks.clone();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let accepted = connections.clone();
     let accept = tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
+            accepted.fetch_add(1, Ordering::SeqCst);
             let (hits, requests, script) = (h.clone(), r.clone(), script.clone());
             let service = service_fn(move |request: hyper::Request<Incoming>| {
                 let (hits, requests, script) = (hits.clone(), requests.clone(), script.clone());
@@ -208,6 +218,7 @@ pub async fn scripted(script: impl Fn(usize, &Captured) -> Reply + Send + Sync +
         hits,
         requests,
         tasks,
+        connections,
         _reserved: None,
     }
 }
@@ -229,6 +240,7 @@ pub async fn refusing() -> Host {
         hits: Arc::new(AtomicUsize::new(0)),
         requests: Arc::new(Mutex::new(Vec::new())),
         tasks: Tasks::default(),
+        connections: Arc::default(),
         _reserved: Some(Arc::new(socket)),
     }
 }
@@ -294,6 +306,7 @@ pub async fn faulty(fault: Fault) -> Host {
         hits,
         requests: Arc::new(Mutex::new(Vec::new())),
         tasks,
+        connections: Arc::default(),
         _reserved: None,
     }
 }
@@ -364,6 +377,7 @@ pub async fn closing_after_answer(linger: Duration) -> Host {
         hits,
         requests: Arc::new(Mutex::new(Vec::new())),
         tasks,
+        connections: Arc::default(),
         _reserved: None,
     }
 }
@@ -394,6 +408,7 @@ pub async fn closing_unread() -> Host {
         hits,
         requests: Arc::new(Mutex::new(Vec::new())),
         tasks,
+        connections: Arc::default(),
         _reserved: None,
     }
 }
@@ -440,6 +455,7 @@ pub async fn hanging_up_on_the_second_request() -> Host {
         hits,
         requests: Arc::new(Mutex::new(Vec::new())),
         tasks,
+        connections: Arc::default(),
         _reserved: None,
     }
 }
