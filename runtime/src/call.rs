@@ -24,6 +24,7 @@ use crate::breaker::Verdict;
 use crate::connection::{Connection, Inner};
 use crate::context::{CallContext, REQUEST_ID, REQUEST_TS, iso_utc, track_header, uuid_v4};
 use crate::error::{Error, ErrorResponse, TransportKind};
+use crate::pool::Attempt;
 use crate::request::{Body, CallOptions, Method, Request};
 use crate::response::RawResponse;
 use crate::retry::{Decision, GiveUp, Idempotency, Outcome, RetryPolicy, parse_retry_after};
@@ -148,14 +149,7 @@ impl Ended {
 
 impl Inner {
     async fn call(&self, request: Request) -> Result<RawResponse, Error> {
-        let idempotent = request.idempotent.unwrap_or_else(|| {
-            request.method == Method::Get || self.idempotent_events.contains(&request.event)
-        });
-        let idempotency = if idempotent {
-            Idempotency::Idempotent
-        } else {
-            Idempotency::NonIdempotent
-        };
+        let idempotency = self.idempotency(&request);
         let attempt_timeout = request.attempt_timeout.unwrap_or(self.attempt_timeout);
         let policy = match request.deadline {
             Some(deadline) => Cow::Owned(RetryPolicy {
@@ -171,16 +165,15 @@ impl Inner {
         // A retry goes to another host than the one that just failed, when one admits it.
         let mut failed: Option<(usize, Error)> = None;
         loop {
-            let avoid = failed.as_ref().map(|(host, _)| *host);
-            let attempt = match self.pool.select_avoiding(avoid) {
+            let attempt = match self.pool.select_avoiding(failed.as_ref().map(|(i, _)| *i)) {
                 Ok(attempt) => attempt,
                 Err(e) => {
-                    return Err(match failed.take() {
+                    return Err(match failed {
                         // The hosts opened under this very call: its last real error says why.
-                        Some((_, last)) => Error::RetriesExhausted {
-                            attempts: state.attempts(),
-                            last: Box::new(last),
-                        },
+                        Some((_, last)) => {
+                            let attempts = state.attempts();
+                            give_up(GiveUp::AttemptsExhausted, attempts, last, policy.deadline)
+                        }
                         None => Error::NoHealthyHost {
                             connection: self.name.clone(),
                             reopens_at: e.reopens_at,
@@ -190,28 +183,8 @@ impl Inner {
             };
             let host_index = attempt.index();
             let number = state.attempts().saturating_add(1);
-            let host = attempt.url();
             let timeout = attempt_timeout.min(state.remaining(Instant::now()));
-            let span = tracing::info_span!(
-                "appwire.attempt",
-                host,
-                attempt = number,
-                status = field::Empty,
-                elapsed_ms = field::Empty,
-            );
-            let started = Instant::now();
-            let ended = self
-                .attempt(host, host_index, &call, timeout)
-                .instrument(span.clone())
-                .await;
-            let elapsed = started.elapsed();
-            span.record(
-                "elapsed_ms",
-                u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
-            );
-            if let Outcome::Responded(status) = ended.outcome {
-                span.record("status", status);
-            }
+            let ended = self.traced_attempt(&attempt, number, &call, timeout).await;
             match ended.verdict {
                 Some(verdict) => attempt.report(verdict),
                 None => drop(attempt),
@@ -227,11 +200,12 @@ impl Inner {
             // An attempt cut short by the deadline rather than by its own timeout ends the
             // call: whatever the method, no time is left to retry it.
             if timeout < attempt_timeout && matches!(error, Error::AttemptTimeout { .. }) {
-                return Err(Error::DeadlineExceeded {
-                    deadline: policy.deadline,
-                    attempts: number,
-                    last: Some(Box::new(error)),
-                });
+                return Err(give_up(
+                    GiveUp::DeadlineExceeded,
+                    number,
+                    error,
+                    policy.deadline,
+                ));
             }
             // `Retry-After` is the host's own word: it delays a retry only when there is no other
             // host to go to.
@@ -242,12 +216,11 @@ impl Inner {
                 Instant::now(),
                 &mut fastrand::Rng::new(),
             );
-            let attempts = state.attempts();
             match decision {
                 Decision::Return => return Err(error),
                 Decision::Retry { delay } => {
                     tracing::warn!(
-                        attempt = attempts,
+                        attempt = state.attempts(),
                         delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
                         cause = %error,
                         "retrying",
@@ -255,27 +228,55 @@ impl Inner {
                     tokio::time::sleep(delay).await;
                     failed = Some((host_index, error));
                 }
-                Decision::GiveUp(GiveUp::AttemptsExhausted) => {
-                    return Err(Error::RetriesExhausted {
-                        attempts,
-                        last: Box::new(error),
-                    });
-                }
-                Decision::GiveUp(GiveUp::DeadlineExceeded) => {
-                    return Err(Error::DeadlineExceeded {
-                        deadline: policy.deadline,
-                        attempts,
-                        last: Some(Box::new(error)),
-                    });
-                }
-                Decision::GiveUp(GiveUp::BudgetExhausted) => {
-                    return Err(Error::BudgetExhausted {
-                        attempts,
-                        last: Box::new(error),
-                    });
+                Decision::GiveUp(reason) => {
+                    return Err(give_up(reason, state.attempts(), error, policy.deadline));
                 }
             }
         }
+    }
+
+    /// Whether repeating the request is safe: a GET, an event marked idempotent in the
+    /// settings, or whatever the request itself says.
+    fn idempotency(&self, request: &Request) -> Idempotency {
+        let idempotent = request.idempotent.unwrap_or_else(|| {
+            request.method == Method::Get || self.idempotent_events.contains(&request.event)
+        });
+        if idempotent {
+            Idempotency::Idempotent
+        } else {
+            Idempotency::NonIdempotent
+        }
+    }
+
+    /// One attempt on `attempt`'s host, in its own span.
+    async fn traced_attempt(
+        &self,
+        attempt: &Attempt<'_>,
+        number: u32,
+        call: &Prepared,
+        timeout: Duration,
+    ) -> Ended {
+        let host = attempt.url();
+        let span = tracing::info_span!(
+            "appwire.attempt",
+            host,
+            attempt = number,
+            status = field::Empty,
+            elapsed_ms = field::Empty,
+        );
+        let started = Instant::now();
+        let ended = self
+            .attempt(host, attempt.index(), call, timeout)
+            .instrument(span.clone())
+            .await;
+        span.record(
+            "elapsed_ms",
+            u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        );
+        if let Outcome::Responded(status) = ended.outcome {
+            span.record("status", status);
+        }
+        ended
     }
 
     /// Route, headers and body of a call, as hopeit's apps-client computes them once per call.
@@ -737,6 +738,20 @@ async fn read_body(response: &mut reqwest::Response, limit: usize) -> BodyRead {
 }
 
 /// `host + route`, by concatenation as hopeit builds it.
+/// The error of a call the retry state gave up on after `attempts`, `last` the last attempt's.
+fn give_up(reason: GiveUp, attempts: u32, last: Error, deadline: Duration) -> Error {
+    let last = Box::new(last);
+    match reason {
+        GiveUp::AttemptsExhausted => Error::RetriesExhausted { attempts, last },
+        GiveUp::DeadlineExceeded => Error::DeadlineExceeded {
+            deadline,
+            attempts,
+            last: Some(last),
+        },
+        GiveUp::BudgetExhausted => Error::BudgetExhausted { attempts, last },
+    }
+}
+
 fn parse_url(host: &str, route: &str) -> Result<Url, Error> {
     Url::parse(&format!("{host}{route}"))
         .map_err(|e| Error::InvalidRequest(format!("invalid URL {host}{route}: {e}")))
