@@ -6,10 +6,10 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::diagnostic::{Code, Diagnostic};
+use crate::fields::known_fields;
 use crate::located::{Located, suggest};
 use crate::naming;
 use crate::path::{JsonPath, Segment};
-use crate::schema;
 use crate::typed::{Deferred, typed};
 use crate::{AppConfig, ConnectionSettings, EventConnectionType, SettingsError};
 
@@ -346,7 +346,7 @@ fn connection_settings(
         let parent = path.parent().unwrap_or_default();
         out.push(at.unknown_key(
             &base.join(path),
-            &schema::connection_settings_fields(&parent),
+            &known_fields::<ConnectionSettings>(&parent),
         ));
     }
     for d in &parsed.deferred {

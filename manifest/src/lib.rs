@@ -43,8 +43,8 @@
 //! serde_json, indexmap and thiserror (and small helpers for error paths).
 //!
 //! - `diagnostics` (default): loading a manifest with located diagnostics: [`Manifest`],
-//!   [`Expansion`], [`Diagnostic`], [`Diagnostics`], [`Code`], [`source`]. It enables `schema`,
-//!   whose field lists the checks use to suggest a key for a misspelled one.
+//!   [`Expansion`], [`Diagnostic`], [`Diagnostics`], [`Code`], [`source`]. The checks suggest
+//!   a key for a misspelled one from the model's own serde field names, without `schema`.
 //! - `schema` (default): the [`schema`] module and `schemars::JsonSchema` on the model types.
 //! - `miette` (default, enables `diagnostics`): [`Report`], [`Diagnostics::reports`], a
 //!   `miette::Diagnostic` for each diagnostic with its source snippet.
@@ -54,6 +54,8 @@ mod check;
 #[cfg(feature = "diagnostics")]
 pub mod diagnostic;
 pub mod env;
+#[cfg(feature = "diagnostics")]
+mod fields;
 mod lax;
 #[cfg(feature = "diagnostics")]
 mod load;

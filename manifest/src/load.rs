@@ -8,11 +8,12 @@ use serde_json::Value;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::env::{self, Lookup};
+use crate::fields::known_fields;
 use crate::located::Located;
 use crate::path::JsonPath;
 use crate::source::{Rewrite, SourceFile, SpanIndex};
 use crate::typed::typed;
-use crate::{AppConfig, check, schema, template};
+use crate::{AppConfig, check, template};
 
 /// How `${VAR}` references are treated when loading.
 #[derive(Clone, Copy)]
@@ -179,7 +180,7 @@ fn load(
     for path in &parsed.ignored {
         let known = path
             .parent()
-            .map(|p| schema::app_config_fields(&p))
+            .map(|p| known_fields::<AppConfig>(&p))
             .unwrap_or_default();
         out.push(at.unknown_key(path, &known));
     }

@@ -4,8 +4,6 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-#[cfg(feature = "diagnostics")]
-use crate::path::{JsonPath, Segment};
 use crate::{AppConfig, ConnectionSettings};
 
 /// The JSON Schema (draft 2020-12) of an app-config file, as pretty-printed JSON with a trailing
@@ -36,82 +34,115 @@ static APP_CONFIG: LazyLock<Value> = LazyLock::new(|| schemars::schema_for!(AppC
 static CONNECTION_SETTINGS: LazyLock<Value> =
     LazyLock::new(|| schemars::schema_for!(ConnectionSettings).to_value());
 
-#[cfg(feature = "diagnostics")]
-/// The keys the model knows for the object at `path` of an app config: candidates for "did
-/// you mean".
-pub(crate) fn app_config_fields(path: &JsonPath) -> Vec<String> {
-    fields(&APP_CONFIG, path.segments())
-}
-
-#[cfg(feature = "diagnostics")]
-/// The keys of the object at `path` of a connection settings section.
-pub(crate) fn connection_settings_fields(path: &JsonPath) -> Vec<String> {
-    fields(&CONNECTION_SETTINGS, path.segments())
-}
-
-#[cfg(feature = "diagnostics")]
-/// Follows `$ref`s and nullable `anyOf`s to the object schema they stand for.
-fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
-    for _ in 0..16 {
-        if let Some(name) = node
-            .get("$ref")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("#/$defs/"))
-            && let Some(target) = root.get("$defs").and_then(|d| d.get(name))
-        {
-            node = target;
-            continue;
-        }
-        if let Some(variant) = node
-            .get("anyOf")
-            .or_else(|| node.get("oneOf"))
-            .and_then(Value::as_array)
-            .and_then(|vs| vs.iter().find(|v| v.get("type") != Some(&"null".into())))
-        {
-            node = variant;
-            continue;
-        }
-        break;
-    }
-    node
-}
-
-#[cfg(feature = "diagnostics")]
-fn fields(root: &Value, path: &[Segment]) -> Vec<String> {
-    let mut node = resolve(root, root);
-    for segment in path {
-        let next = match segment {
-            Segment::Key(k) => node
-                .get("properties")
-                .and_then(|p| p.get(k))
-                .or_else(|| node.get("additionalProperties").filter(|a| a.is_object())),
-            Segment::Index(_) => node.get("items"),
-        };
-        match next {
-            Some(n) => node = resolve(root, n),
-            None => return Vec::new(),
-        }
-    }
-    node.get("properties")
-        .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
 #[cfg(all(test, feature = "diagnostics"))]
 mod tests {
+    //! The checks suggest known keys from the model's serde field names (`crate::fields`);
+    //! they must be the keys of the schema, in its order, for every object of the format.
+
     use super::*;
+    use crate::fields::known_fields;
+    use crate::path::{JsonPath, Segment};
+
+    /// Follows `$ref`s and nullable `anyOf`s to the object schema they stand for.
+    fn resolve<'a>(root: &'a Value, mut node: &'a Value) -> &'a Value {
+        for _ in 0..16 {
+            if let Some(name) = node
+                .get("$ref")
+                .and_then(Value::as_str)
+                .and_then(|r| r.strip_prefix("#/$defs/"))
+                && let Some(target) = root.get("$defs").and_then(|d| d.get(name))
+            {
+                node = target;
+                continue;
+            }
+            if let Some(variant) = node
+                .get("anyOf")
+                .or_else(|| node.get("oneOf"))
+                .and_then(Value::as_array)
+                .and_then(|vs| vs.iter().find(|v| v.get("type") != Some(&"null".into())))
+            {
+                node = variant;
+                continue;
+            }
+            break;
+        }
+        node
+    }
+
+    /// The keys of the schema's object at `path`: the suggestions' former source.
+    fn schema_fields(root: &Value, path: &[Segment]) -> Vec<String> {
+        let mut node = resolve(root, root);
+        for segment in path {
+            let next = match segment {
+                Segment::Key(k) => node
+                    .get("properties")
+                    .and_then(|p| p.get(k))
+                    .or_else(|| node.get("additionalProperties").filter(|a| a.is_object())),
+                Segment::Index(_) => node.get("items"),
+            };
+            match next {
+                Some(n) => node = resolve(root, n),
+                None => return Vec::new(),
+            }
+        }
+        node.get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Every path of the schema that reaches an object, maps and lists entered by one member.
+    fn object_paths(root: &Value, node: &Value, path: JsonPath, out: &mut Vec<JsonPath>) {
+        let node = resolve(root, node);
+        if path.segments().len() > 8 {
+            return;
+        }
+        if let Some(properties) = node.get("properties").and_then(Value::as_object) {
+            out.push(path.clone());
+            for (key, child) in properties {
+                object_paths(root, child, path.key(key.as_str()), out);
+            }
+        }
+        if let Some(values) = node.get("additionalProperties").filter(|a| a.is_object()) {
+            object_paths(root, values, path.key("any"), out);
+        }
+        if let Some(items) = node.get("items") {
+            object_paths(root, items, path.index(0), out);
+        }
+    }
+
+    fn same_fields<T: serde::de::DeserializeOwned>(schema: &Value, extra: &[JsonPath]) -> usize {
+        let mut paths = Vec::new();
+        object_paths(schema, schema, JsonPath::root(), &mut paths);
+        paths.extend(extra.iter().cloned());
+        for path in &paths {
+            assert_eq!(
+                known_fields::<T>(path),
+                schema_fields(schema, path.segments()),
+                "fields at `{path}`"
+            );
+        }
+        paths.len()
+    }
 
     #[test]
-    fn fields_follow_refs_maps_and_lists() {
-        let event = app_config_fields(&JsonPath::from(["events", "any"]));
-        assert!(event.contains(&"connections".to_owned()), "{event:?}");
-        let conn = app_config_fields(&JsonPath::from(["events", "e", "connections"]).index(0));
-        assert_eq!(conn, ["app_connection", "event", "type"]);
-        let stream = app_config_fields(&JsonPath::from(["events", "e", "write_stream"]));
-        assert!(stream.contains(&"queue_strategy".to_owned()), "{stream:?}");
-        assert!(connection_settings_fields(&JsonPath::root()).contains(&"retries".to_owned()));
-        let ext = connection_settings_fields(&JsonPath::from(["appwire", "retry_budget"]));
-        assert!(ext.contains(&"percent".to_owned()), "{ext:?}");
+    fn known_fields_are_the_schema_keys() {
+        let off_model = [
+            JsonPath::from(["nope"]),
+            JsonPath::from(["settings", "conn"]),
+            JsonPath::from(["events", "e", "connections"]),
+            JsonPath::from(["events", "e", "route"]),
+            JsonPath::from(["engine"]).index(0),
+        ];
+        let app = same_fields::<AppConfig>(&APP_CONFIG, &off_model);
+        assert!(app > 15, "{app} paths");
+        let settings = same_fields::<ConnectionSettings>(
+            &CONNECTION_SETTINGS,
+            &[
+                JsonPath::from(["routes_override"]),
+                JsonPath::from(["appwire", "nope"]),
+            ],
+        );
+        assert!(settings > 3, "{settings} paths");
     }
 }
