@@ -14,7 +14,7 @@
 //!   in flight does not extend the open time.
 //!
 //! The breaker is a plain state machine over [`Instant`]s passed in by the caller, which keeps it
-//! deterministic; [`HostPool`](crate::HostPool) feeds it tokio's clock.
+//! deterministic; [`HostPool`](crate::pool::HostPool) feeds it tokio's clock.
 
 use std::fmt;
 use std::time::Duration;

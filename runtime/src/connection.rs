@@ -34,10 +34,11 @@ pub const DEFAULT_MAX_BODY_SIZE: usize = 16 << 20;
 /// | setting | effect |
 /// |---|---|
 /// | `connection_str` | the hosts, in order; one trailing `/` of a host is dropped |
-/// | `circuit_breaker_*` | each host's [`Breaker`](crate::Breaker), with `appwire.half_open_probes` and `appwire.max_open_seconds` |
+/// | `circuit_breaker_*` | each host's [`Breaker`](crate::breaker::Breaker), with `appwire.half_open_probes` and `appwire.max_open_seconds` |
 /// | `retries`, `retry_backoff_ms` | the [`RetryPolicy`], with `appwire.backoff_max_ms`, `jitter`, `retry_post_on_5xx`, `deadline_ms` |
 /// | `ssl` | `false` accepts any server certificate, as aiohttp's `ssl=False` |
 /// | `max_connections_per_host` | idle connections kept per host (`0`: no limit); reqwest does not cap connections in use |
+/// | `appwire.pool_idle_timeout_ms` | how long an idle pooled connection is kept (default 50 s, below servers' keep-alive) |
 /// | `max_connections` | not enforced: reqwest has no total limit; a value other than hopeit's default logs a warning |
 /// | `dns_cache_ttl` | not applied: names are resolved per new connection; a value other than `0` or hopeit's default logs a warning |
 /// | `auth_strategy`, `appwire.bearer_token` | see [`auth`](crate::auth) |

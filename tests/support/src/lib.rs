@@ -258,45 +258,21 @@ pub enum Fault {
     Chunked,
 }
 
-/// A host speaking raw HTTP/1.1 that fails every request with `fault`.
-pub async fn faulty(fault: Fault) -> Host {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+/// A host speaking raw TCP: each accepted connection is handed to `serve` with the host's hit
+/// counter, on a task of its own that stops with the host.
+fn raw_host<F, Fut>(listener: TcpListener, serve: F) -> Host
+where
+    F: Fn(TcpStream, Arc<AtomicUsize>) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let hits = Arc::new(AtomicUsize::new(0));
     let h = hits.clone();
     let tasks = Tasks::default();
     let t = tasks.clone();
     let accept = tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let hits = h.clone();
-            let connection = tokio::spawn(async move {
-                if read_request(&mut stream).await.is_none() {
-                    return;
-                }
-                hits.fetch_add(1, Ordering::SeqCst);
-                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                            content-length: 100\r\n\r\n{\"partial\"";
-                match fault {
-                    Fault::Hangup => {}
-                    Fault::Truncate => {
-                        let _ = stream.write_all(head.as_bytes()).await;
-                        let _ = stream.shutdown().await;
-                    }
-                    Fault::Reset => {
-                        let _ = stream.write_all(head.as_bytes()).await;
-                        let _ = stream.set_zero_linger();
-                    }
-                    Fault::Chunked => {
-                        let chunk = format!("400\r\n{}\r\n", "x".repeat(1024));
-                        let response = format!(
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                             transfer-encoding: chunked\r\n\r\n{chunk}{chunk}0\r\n\r\n"
-                        );
-                        let _ = stream.write_all(response.as_bytes()).await;
-                        let _ = stream.shutdown().await;
-                    }
-                }
-            });
+        while let Ok((stream, _)) = listener.accept().await {
+            let connection = tokio::spawn(serve(stream, h.clone()));
             t.add(&connection);
         }
     });
@@ -309,6 +285,43 @@ pub async fn faulty(fault: Fault) -> Host {
         connections: Arc::default(),
         _reserved: None,
     }
+}
+
+/// `200 {"ok": true}`, kept alive.
+const OK_RESPONSE: &str =
+    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{\"ok\": true}";
+
+/// A host speaking raw HTTP/1.1 that fails every request with `fault`.
+pub async fn faulty(fault: Fault) -> Host {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    raw_host(listener, move |mut stream, hits| async move {
+        if read_request(&mut stream).await.is_none() {
+            return;
+        }
+        hits.fetch_add(1, Ordering::SeqCst);
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                    content-length: 100\r\n\r\n{\"partial\"";
+        match fault {
+            Fault::Hangup => {}
+            Fault::Truncate => {
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+            Fault::Reset => {
+                let _ = stream.write_all(head.as_bytes()).await;
+                let _ = stream.set_zero_linger();
+            }
+            Fault::Chunked => {
+                let chunk = format!("400\r\n{}\r\n", "x".repeat(1024));
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     transfer-encoding: chunked\r\n\r\n{chunk}{chunk}0\r\n\r\n"
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            }
+        }
+    })
 }
 
 /// Reads one request (head and `content-length` body).
@@ -343,43 +356,17 @@ async fn read_request(stream: &mut TcpStream) -> Option<()> {
 /// socket with it unread resets the connection. `hits` counts answered requests.
 pub async fn closing_after_answer(linger: Duration) -> Host {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = hits.clone();
-    let tasks = Tasks::default();
-    let t = tasks.clone();
-    let accept = tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let hits = h.clone();
-            let connection = tokio::spawn(async move {
-                if read_request(&mut stream).await.is_none() {
-                    return;
-                }
-                let body = r#"{"ok": true}"#;
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                     content-length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                if stream.write_all(response.as_bytes()).await.is_err() {
-                    return;
-                }
-                hits.fetch_add(1, Ordering::SeqCst);
-                tokio::time::sleep(linger).await;
-                drop(stream);
-            });
-            t.add(&connection);
+    raw_host(listener, move |mut stream, hits| async move {
+        if read_request(&mut stream).await.is_none() {
+            return;
         }
-    });
-    tasks.add(&accept);
-    Host {
-        url,
-        hits,
-        requests: Arc::new(Mutex::new(Vec::new())),
-        tasks,
-        connections: Arc::default(),
-        _reserved: None,
-    }
+        if stream.write_all(OK_RESPONSE.as_bytes()).await.is_err() {
+            return;
+        }
+        hits.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(linger).await;
+        drop(stream);
+    })
 }
 
 /// A host that accepts each connection and, as soon as the request starts to arrive, closes
@@ -387,30 +374,11 @@ pub async fn closing_after_answer(linger: Duration) -> Host {
 /// connections.
 pub async fn closing_unread() -> Host {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = hits.clone();
-    let tasks = Tasks::default();
-    let t = tasks.clone();
-    let accept = tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            h.fetch_add(1, Ordering::SeqCst);
-            let connection = tokio::spawn(async move {
-                let _ = stream.readable().await;
-                drop(stream);
-            });
-            t.add(&connection);
-        }
-    });
-    tasks.add(&accept);
-    Host {
-        url,
-        hits,
-        requests: Arc::new(Mutex::new(Vec::new())),
-        tasks,
-        connections: Arc::default(),
-        _reserved: None,
-    }
+    raw_host(listener, |stream, hits| async move {
+        hits.fetch_add(1, Ordering::SeqCst);
+        let _ = stream.readable().await;
+        drop(stream);
+    })
 }
 
 /// A host speaking raw HTTP/1.1 that answers the first request of each connection with 200
@@ -419,43 +387,17 @@ pub async fn closing_unread() -> Host {
 /// `hits` counts requests read.
 pub async fn hanging_up_on_the_second_request() -> Host {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = hits.clone();
-    let tasks = Tasks::default();
-    let t = tasks.clone();
-    let accept = tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let hits = h.clone();
-            let connection = tokio::spawn(async move {
-                if read_request(&mut stream).await.is_none() {
-                    return;
-                }
-                hits.fetch_add(1, Ordering::SeqCst);
-                let body = r#"{"ok": true}"#;
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                     content-length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                if stream.write_all(response.as_bytes()).await.is_err() {
-                    return;
-                }
-                if read_request(&mut stream).await.is_some() {
-                    hits.fetch_add(1, Ordering::SeqCst);
-                }
-                let _ = stream.shutdown().await;
-            });
-            t.add(&connection);
+    raw_host(listener, |mut stream, hits| async move {
+        if read_request(&mut stream).await.is_none() {
+            return;
         }
-    });
-    tasks.add(&accept);
-    Host {
-        url,
-        hits,
-        requests: Arc::new(Mutex::new(Vec::new())),
-        tasks,
-        connections: Arc::default(),
-        _reserved: None,
-    }
+        hits.fetch_add(1, Ordering::SeqCst);
+        if stream.write_all(OK_RESPONSE.as_bytes()).await.is_err() {
+            return;
+        }
+        if read_request(&mut stream).await.is_some() {
+            hits.fetch_add(1, Ordering::SeqCst);
+        }
+        let _ = stream.shutdown().await;
+    })
 }
