@@ -154,12 +154,24 @@ impl Workshop {
 
     /// Runs `cargo <args> --offline` in `dir` with the shared target directory; its time.
     fn cargo(&self, dir: &Path, args: &[&str], log: &Path) -> Result<Duration, Box<dyn Error>> {
+        self.cargo_in(dir, &self.dir.join("target"), args, log)
+    }
+
+    /// Runs `cargo <args> --offline` in `dir` with `target` as its target directory, its
+    /// output appended to `log`; its time.
+    pub(crate) fn cargo_in(
+        &self,
+        dir: &Path,
+        target: &Path,
+        args: &[&str],
+        log: &Path,
+    ) -> Result<Duration, Box<dyn Error>> {
         let start = Instant::now();
         let status = Command::new(&self.cargo)
             .args(args)
             .arg("--offline")
             .current_dir(dir)
-            .env("CARGO_TARGET_DIR", self.dir.join("target"))
+            .env("CARGO_TARGET_DIR", target)
             .stdin(Stdio::null())
             .stdout(File::options().create(true).append(true).open(log)?)
             .stderr(File::options().create(true).append(true).open(log)?)

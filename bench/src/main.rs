@@ -13,6 +13,9 @@
 //! - hopeit's apps-client, in Python (`python/apps_client_load.py`), when the workspace has
 //!   `.venv-hopeit`.
 //!
+//! It also times the code generator and the builds of what it generates, and the build from
+//! clean of a small service crate that uses the macro, its dependencies included.
+//!
 //! Each client runs in a process of its own (this binary re-executed as `client`, or the
 //! Python script), and each target host in another (`serve`), so that the CPU time and peak
 //! memory read in a client process are the client's alone; with two CPUs or more, the clients
@@ -24,6 +27,7 @@ mod cpus;
 mod load;
 mod python;
 mod report;
+mod service;
 mod suite;
 mod target;
 mod usage;
@@ -52,7 +56,8 @@ use crate::suite::{Client, Rounds, Runner};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// A short run: shorter runs, and no build of the 1,000-event crate.
+    /// A short run: shorter runs, no build of the 1,000-event crate, and no build of the
+    /// service crate unless `--only service` asks for it.
     #[arg(long)]
     quick: bool,
     /// Run only these parts (all by default).
@@ -69,6 +74,8 @@ enum Part {
     Failover,
     /// Code generation and the build of the generated crate.
     Codegen,
+    /// The build from clean of a service crate that uses the macro.
+    Service,
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,6 +164,8 @@ struct Sizes {
     kill_at: Duration,
     generate_repeats: usize,
     built: &'static [usize],
+    /// Whether the service crate is built.
+    service: bool,
 }
 
 impl Sizes {
@@ -170,6 +179,7 @@ impl Sizes {
                 kill_at: Duration::from_secs(1),
                 generate_repeats: 5,
                 built: &[10, 100, 1000],
+                service: true,
             },
             true => Self {
                 rounds: 1,
@@ -179,6 +189,7 @@ impl Sizes {
                 kill_at: Duration::from_secs(1),
                 generate_repeats: 1,
                 built: &[10, 100],
+                service: false,
             },
         }
     }
@@ -275,15 +286,15 @@ fn bench(cli: &Cli) -> Result<(), Box<dyn Error>> {
         }
     }
 
+    let mut workshop = Workshop {
+        root: root.to_owned(),
+        dir: work.join("codegen"),
+        cargo: std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from),
+        dependencies_built: false,
+    };
     let mut codegen = Vec::new();
     if part(Part::Codegen) {
         eprintln!("Code generation:");
-        let mut workshop = Workshop {
-            root: root.to_owned(),
-            dir: work.join("codegen"),
-            cargo: std::env::var_os("CARGO").map_or_else(|| PathBuf::from("cargo"), PathBuf::from),
-            dependencies_built: false,
-        };
         for events in EVENTS {
             let build = sizes.built.contains(&events);
             eprintln!(
@@ -294,6 +305,20 @@ fn bench(cli: &Cli) -> Result<(), Box<dyn Error>> {
         }
         if !EVENTS.iter().all(|events| sizes.built.contains(events)) {
             notes.push("the 1,000-event crate is built only without --quick".to_owned());
+        }
+    }
+
+    let mut service = None;
+    if part(Part::Service) {
+        if sizes.service || cli.only.contains(&Part::Service) {
+            eprintln!("Service crate, built from clean:");
+            service = Some(workshop.service()?);
+        } else {
+            notes.push(
+                "the service crate is built from clean only without --quick, or with \
+                 --only service"
+                    .to_owned(),
+            );
         }
     }
 
@@ -309,6 +334,7 @@ fn bench(cli: &Cli) -> Result<(), Box<dyn Error>> {
         failover,
         failover_setup,
         codegen,
+        service,
         notes,
     };
     let mut stdout = std::io::stdout().lock();

@@ -1,11 +1,12 @@
 //! The tables: each figure with its ratio to plain reqwest, the failover case, code generation,
-//! and where each of appwire's targets stands. Tables are Markdown, readable as they are.
+//! the service crate's build from clean, and where each of appwire's targets stands. Tables are Markdown, readable as they are.
 
 use std::fmt::Write;
 use std::time::Duration;
 
 use crate::codegen::CodegenSample;
 use crate::load::Figures;
+use crate::service::ServiceBuild;
 use crate::suite::{Client, Failover, Sample};
 
 /// Everything a run found.
@@ -18,6 +19,7 @@ pub(crate) struct Report {
     pub(crate) failover: Vec<Failover>,
     pub(crate) failover_setup: String,
     pub(crate) codegen: Vec<CodegenSample>,
+    pub(crate) service: Option<ServiceBuild>,
     /// Notes printed under the tables: skipped clients, the load of the machine.
     pub(crate) notes: Vec<String>,
 }
@@ -37,6 +39,9 @@ impl Report {
         }
         if !self.codegen.is_empty() {
             render_codegen(&self.codegen, &mut out);
+        }
+        if let Some(service) = &self.service {
+            render_service(service, &mut out);
         }
         let targets = self.targets();
         if !targets.is_empty() {
@@ -261,6 +266,28 @@ fn render_codegen(samples: &[CodegenSample], out: &mut String) {
             incremental,
         ]);
     }
+    out.push_str(&table.render());
+}
+
+fn render_service(build: &ServiceBuild, out: &mut String) {
+    let _ = write!(
+        out,
+        "\nService crate built from clean: `cargo build --offline` (dev profile) of a crate that \
+         depends on `runtime/` with default features and makes one call of a \
+         `#[appwire::clients]` client, from an empty target directory, its dependencies \
+         included\n\n"
+    );
+    let mut table = Table::new(
+        ["crate", "wall", "CPU (user + sys)", "crates compiled"]
+            .map(str::to_owned)
+            .to_vec(),
+    );
+    table.row(vec![
+        "service (appwire, default features)".to_owned(),
+        seconds(build.wall),
+        seconds(build.cpu),
+        group(build.compiled as f64),
+    ]);
     out.push_str(&table.render());
 }
 
