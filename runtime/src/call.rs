@@ -2,20 +2,13 @@
 //! final, the attempts or the budget run out, or the deadline passes.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
-use std::future::Future;
-use std::io;
-use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::task::{Context, Poll};
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
-use http::{Extensions, HeaderMap, HeaderName, HeaderValue, StatusCode};
-use hyper_util::client::legacy::connect::{Connected, Connection as Transport, HttpInfo};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use reqwest::Url;
 use tokio::time::Instant;
 use tracing::{Instrument, field};
@@ -29,6 +22,7 @@ use crate::request::{Body, CallOptions, Method, Request};
 use crate::response::RawResponse;
 use crate::retry::{Decision, GiveUp, Idempotency, Outcome, RetryPolicy, parse_retry_after};
 use crate::signing::RequestParts;
+use crate::stale::{MAX_REPLAYS, StaleClose};
 
 impl Connection {
     /// Makes a call: attempts it on the connection's hosts, retrying what is safe to retry,
@@ -77,7 +71,11 @@ struct Prepared {
     /// The event's URL on each host, in the pool's order.
     urls: Arc<[Url]>,
     query: Vec<(String, String)>,
-    headers: HeaderMap,
+    /// `x-track-request-id` and `x-track-request-ts`, unless the context has them.
+    request_id: Option<String>,
+    request_ts: Option<String>,
+    /// Headers the request set itself, over the others.
+    extra: HeaderMap,
     body: Option<Bytes>,
     declared: Vec<StatusCode>,
     context: CallContext,
@@ -294,47 +292,58 @@ impl Inner {
         let context = context.unwrap_or_default();
         // Fail before any attempt when the call cannot be authenticated at all.
         self.auth.header(&context)?;
-
-        let mut headers = HeaderMap::new();
-        for (key, value) in context.track_ids() {
-            insert(&mut headers, &track_header(key), value)?;
-        }
-        if context.track_id(REQUEST_ID).is_none() {
-            insert_value(&mut headers, X_TRACK_REQUEST_ID, &uuid_v4())?;
-        }
-        if context.track_id(REQUEST_TS).is_none() {
-            insert_value(
-                &mut headers,
-                X_TRACK_REQUEST_TS,
-                &iso_utc(SystemTime::now()),
-            )?;
-        }
-        insert_value(&mut headers, X_TRACK_CLIENT_APP_KEY, &self.caller)?;
-        if let Some(caller_event) = context.event_name() {
-            insert_value(&mut headers, X_TRACK_CLIENT_EVENT_NAME, caller_event)?;
-        }
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        for name in extra.keys() {
-            headers.remove(name);
-        }
-        for (name, value) in &extra {
-            headers.append(name, value.clone());
-        }
+        let request_id = context.track_id(REQUEST_ID).is_none().then(uuid_v4);
+        let request_ts = context
+            .track_id(REQUEST_TS)
+            .is_none()
+            .then(|| iso_utc(SystemTime::now()));
 
         let body = match method {
             Method::Get => None,
             Method::Post => Some(body.unwrap_or_else(Body::null).bytes()),
         };
-        Ok(Prepared {
+        let call = Prepared {
             urls: self.event_urls(&event)?,
             method,
             query,
-            headers,
+            request_id,
+            request_ts,
+            extra,
             body,
             declared,
             context,
             idempotency: Idempotency::NonIdempotent,
-        })
+        };
+        // A header value that cannot be sent fails the call before any attempt.
+        self.headers(&call)?;
+        Ok(call)
+    }
+
+    /// The headers of one attempt, but its own (auth, signature): built for each, rather than
+    /// kept and copied, since the first attempt is usually the only one.
+    fn headers(&self, call: &Prepared) -> Result<HeaderMap, Error> {
+        let mut headers = HeaderMap::with_capacity(8);
+        for (key, value) in call.context.track_ids() {
+            insert(&mut headers, &track_header(key), value)?;
+        }
+        if let Some(id) = &call.request_id {
+            insert_value(&mut headers, X_TRACK_REQUEST_ID, id)?;
+        }
+        if let Some(ts) = &call.request_ts {
+            insert_value(&mut headers, X_TRACK_REQUEST_TS, ts)?;
+        }
+        headers.insert(X_TRACK_CLIENT_APP_KEY, self.caller_header.clone());
+        if let Some(caller_event) = call.context.event_name() {
+            insert_value(&mut headers, X_TRACK_CLIENT_EVENT_NAME, caller_event)?;
+        }
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for name in call.extra.keys() {
+            headers.remove(name);
+        }
+        for (name, value) in &call.extra {
+            headers.append(name, value.clone());
+        }
+        Ok(headers)
     }
 
     /// Each host's URL of `event`: parsed at its first call, then kept.
@@ -362,47 +371,11 @@ impl Inner {
     }
 
     async fn attempt(&self, host: &str, index: usize, call: &Prepared, timeout: Duration) -> Ended {
-        let url = match call.urls.get(index) {
-            Some(base) => with_query(base, &call.query),
-            None => {
-                let error = Error::InvalidRequest(format!("no URL for host {host}"));
-                return Ended::not_started(error);
-            }
+        let request = match self.request(host, index, call) {
+            Ok(request) => request,
+            Err(error) => return Ended::not_started(error),
         };
-        let mut headers = call.headers.clone();
-        match self.auth.header(&call.context) {
-            Ok(Some(value)) => {
-                headers.insert(AUTHORIZATION, value);
-            }
-            Ok(None) => {}
-            Err(error) => return Ended::not_started(error.into()),
-        }
-        if let Some(signer) = &self.signer {
-            // Signed per attempt: each gets its own timestamp and nonce.
-            let parts = RequestParts {
-                method: call.method.as_str(),
-                path: url.path(),
-                query: url.query().unwrap_or(""),
-                body: call.body.as_deref().unwrap_or_default(),
-            };
-            for (name, value) in signer.sign_now(&parts).pairs() {
-                match HeaderValue::from_str(value) {
-                    Ok(value) => {
-                        headers.insert(HeaderName::from_static(name), value);
-                    }
-                    Err(_) => {
-                        let error = Error::InvalidRequest(format!("{name} is not a header value"));
-                        return Ended::not_started(error);
-                    }
-                }
-            }
-        }
-        let mut request = reqwest::Request::new(call.method.to_http(), url);
-        *request.headers_mut() = headers;
-        if let Some(body) = &call.body {
-            *request.body_mut() = Some(body.clone().into());
-        }
-        match tokio::time::timeout(timeout, self.exchange(host, request, call)).await {
+        match tokio::time::timeout(timeout, self.exchange(host, index, request, call)).await {
             Ok(ended) => ended,
             Err(_) => Ended {
                 outcome: Outcome::Ambiguous,
@@ -417,14 +390,58 @@ impl Inner {
         }
     }
 
+    /// The request of one attempt on host `index`: its URL, headers and body, authenticated
+    /// and signed for this attempt.
+    fn request(
+        &self,
+        host: &str,
+        index: usize,
+        call: &Prepared,
+    ) -> Result<reqwest::Request, Error> {
+        let url = match call.urls.get(index) {
+            Some(base) => with_query(base, &call.query),
+            None => return Err(Error::InvalidRequest(format!("no URL for host {host}"))),
+        };
+        let mut headers = self.headers(call)?;
+        if let Some(value) = self.auth.header(&call.context)? {
+            headers.insert(AUTHORIZATION, value);
+        }
+        if let Some(signer) = &self.signer {
+            // Signed per attempt: each gets its own timestamp and nonce.
+            let parts = RequestParts {
+                method: call.method.as_str(),
+                path: url.path(),
+                query: url.query().unwrap_or(""),
+                body: call.body.as_deref().unwrap_or_default(),
+            };
+            for (name, value) in signer.sign_now(&parts).pairs() {
+                let value = HeaderValue::from_str(value)
+                    .map_err(|_| Error::InvalidRequest(format!("{name} is not a header value")))?;
+                headers.insert(HeaderName::from_static(name), value);
+            }
+        }
+        let mut request = reqwest::Request::new(call.method.to_http(), url);
+        *request.headers_mut() = headers;
+        if let Some(body) = &call.body {
+            *request.body_mut() = Some(body.clone().into());
+        }
+        Ok(request)
+    }
+
     /// Sends the request and reads the response, so that a body cut short counts against the
     /// attempt that received it.
     ///
     /// The status decides before the body is read: a 2xx or declared status is an answer, read
     /// whole within the body limit; any other status is an error whose outcome is its status
     /// alone, so that a 503 with a large error page fails over like any 503.
-    async fn exchange(&self, host: &str, request: reqwest::Request, call: &Prepared) -> Ended {
-        let mut response = match self.send_replaying(host, request, call.idempotency).await {
+    async fn exchange(
+        &self,
+        host: &str,
+        index: usize,
+        request: reqwest::Request,
+        call: &Prepared,
+    ) -> Ended {
+        let mut response = match self.send_replaying(host, index, request, call).await {
             Ok(response) => response,
             Err(e) => return Ended::transport(host, e),
         };
@@ -499,8 +516,7 @@ impl Inner {
 
 impl Inner {
     /// Sends `request`, and sends it again at once, up to [`MAX_REPLAYS`] times, when it died
-    /// on a reused connection that the server had closed without reading it (see
-    /// [`stale_connection`]).
+    /// on a stale connection (see [`stale`](crate::stale)).
     ///
     /// Such a failure says nothing about the host, only that a kept-alive connection outlived
     /// the server's side of it: the replay happens inside the attempt, so that the host's
@@ -508,32 +524,31 @@ impl Inner {
     async fn send_replaying(
         &self,
         host: &str,
+        index: usize,
         mut request: reqwest::Request,
-        idempotency: Idempotency,
+        call: &Prepared,
     ) -> Result<reqwest::Response, reqwest::Error> {
-        // Connections opened from here on are new to this attempt; older ones come from the
-        // pool.
-        let epoch = OPENED.next.load(Ordering::Acquire);
         let mut replays = 0;
         loop {
-            // The same request again, signature and nonce included: should the server have
-            // read it after all, its replay protection sees the copy for what it is.
-            let copy = request.try_clone();
             let error = match self.client.execute(request).await {
-                Ok(response) => return Ok(response),
+                Ok(response) => {
+                    self.answered.note(&response);
+                    return Ok(response);
+                }
                 Err(error) => error,
             };
-            let replay = match (copy, stale_connection(&error, epoch)) {
-                (Some(copy), Some(close)) if replays < MAX_REPLAYS => {
-                    let safe = match close {
-                        StaleClose::Reset => true,
-                        StaleClose::Eof => idempotency == Idempotency::Idempotent,
-                    };
-                    safe.then_some((copy, close))
+            let safe = match self.answered.stale(&error) {
+                Some(close @ StaleClose::Reset) => Some(close),
+                Some(close @ StaleClose::Eof) if call.idempotency == Idempotency::Idempotent => {
+                    Some(close)
                 }
                 _ => None,
             };
-            let Some((copy, close)) = replay else {
+            let (Some(close), true) = (safe, replays < MAX_REPLAYS) else {
+                return Err(error);
+            };
+            // The same request, built again: what it was built from has not changed.
+            let Ok(again) = self.request(host, index, call) else {
                 return Err(error);
             };
             replays += 1;
@@ -544,167 +559,8 @@ impl Inner {
                 cause = %error,
                 "sending again on another connection: the server closed the reused one unread",
             );
-            request = copy;
+            request = again;
         }
-    }
-}
-
-/// Replays of one attempt on reused connections found closed: each stale connection in the
-/// pool costs one, and a host whose every connection dies this way fails the attempt after
-/// a few instead of being tried forever.
-const MAX_REPLAYS: u32 = 4;
-
-/// How a reused connection was found closed, with no response received on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StaleClose {
-    /// Reset (or broken, on our write): the server closed its socket with our request unread
-    /// in its buffer, or before it arrived.
-    Reset,
-    /// End of stream: the server closed its side; whether before it read the request or
-    /// after, nothing on the client tells.
-    Eof,
-}
-
-impl StaleClose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Reset => "reset",
-            Self::Eof => "eof",
-        }
-    }
-}
-
-/// Whether `error`, raised by sending a request before any response head arrived, is a
-/// reused connection that the server had closed: a connection opened before the attempt
-/// began (`epoch`, see [`OPENED`]), so that it sat in the pool, which then ended without a
-/// response by a reset or an end of stream.
-///
-/// A request hyper never started to write on such a connection is sent again by hyper-util
-/// itself; what reaches here was written, or started to be.
-fn stale_connection(error: &reqwest::Error, epoch: u64) -> Option<StaleClose> {
-    if error.is_connect() || error.is_timeout() || error.is_builder() {
-        return None;
-    }
-    let mut connected = None;
-    let mut close = None;
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(e) = e.downcast_ref::<hyper_util::client::legacy::Error>() {
-            connected = e.connect_info();
-        } else if let Some(e) = e.downcast_ref::<hyper::Error>() {
-            if e.is_incomplete_message() {
-                close = Some(StaleClose::Eof);
-            }
-        } else if let Some(e) = e.downcast_ref::<io::Error>()
-            && matches!(
-                e.kind(),
-                io::ErrorKind::ConnectionReset
-                    | io::ErrorKind::ConnectionAborted
-                    | io::ErrorKind::BrokenPipe
-            )
-        {
-            close = Some(StaleClose::Reset);
-        }
-        source = e.source();
-    }
-    let close = close?;
-    let opened = OPENED.forget(&addresses(connected?)?)?;
-    (opened < epoch).then_some(close)
-}
-
-/// The local and remote address of a TCP connection.
-type Addresses = (SocketAddr, SocketAddr);
-
-fn addresses(connected: &Connected) -> Option<Addresses> {
-    let mut extras = Extensions::new();
-    connected.get_extras(&mut extras);
-    let info = extras.get::<HttpInfo>()?;
-    Some((info.local_addr(), info.remote_addr()))
-}
-
-/// The TCP connections opened by the clients appwire builds, in the order they were opened.
-///
-/// A connection is known by its addresses, which no two open connections share; one opened
-/// again with the addresses of a closed one takes its entry over. Kept process-wide, since the
-/// addresses are. A connection not in here (one of a client given to the builder, or one
-/// forgotten) is never taken for a reused one.
-struct Opened {
-    next: AtomicU64,
-    connections: Mutex<BTreeMap<Addresses, u64>>,
-}
-
-/// Connections remembered at most: the entries of connections that closed without failing a
-/// request stay until then, and the oldest half goes when it is reached.
-const OPENED_KEPT: u64 = 4096;
-
-static OPENED: Opened = Opened {
-    next: AtomicU64::new(0),
-    connections: Mutex::new(BTreeMap::new()),
-};
-
-impl Opened {
-    fn open(&self, addresses: Addresses) {
-        let number = self.next.fetch_add(1, Ordering::AcqRel);
-        let mut connections = self
-            .connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if connections.len() as u64 >= OPENED_KEPT {
-            let oldest_kept = number.saturating_sub(OPENED_KEPT / 2);
-            connections.retain(|_, opened| *opened >= oldest_kept);
-        }
-        connections.insert(addresses, number);
-    }
-
-    /// When the connection was opened, as it fails: it is not used again.
-    fn forget(&self, addresses: &Addresses) -> Option<u64> {
-        self.connections
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(addresses)
-    }
-}
-
-/// A layer of the HTTP client's connector that notes each connection it opens in [`OPENED`],
-/// so that a failed request can tell a pooled connection from a new one.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct NoteOpened;
-
-impl<S> tower_layer::Layer<S> for NoteOpened {
-    type Service = NotingOpened<S>;
-
-    fn layer(&self, inner: S) -> NotingOpened<S> {
-        NotingOpened(inner)
-    }
-}
-
-/// The connector under [`NoteOpened`].
-#[derive(Debug, Clone)]
-pub(crate) struct NotingOpened<S>(S);
-
-impl<S, R> tower_service::Service<R> for NotingOpened<S>
-where
-    S: tower_service::Service<R>,
-    S::Response: Transport,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.0.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: R) -> Self::Future {
-        let connecting = self.0.call(request);
-        Box::pin(async move {
-            let connection = connecting.await?;
-            if let Some(addresses) = addresses(&connection.connected()) {
-                OPENED.open(addresses);
-            }
-            Ok(connection)
-        })
     }
 }
 
@@ -720,10 +576,19 @@ enum BodyRead {
 
 /// Reads `response`'s body, `limit` bytes at most.
 async fn read_body(response: &mut reqwest::Response, limit: usize) -> BodyRead {
+    // A body that arrives in one chunk, as small ones do, is kept as it came, not copied.
+    let mut first: Option<Bytes> = None;
     let mut body = BytesMut::new();
     loop {
         match response.chunk().await {
             Ok(Some(chunk)) => {
+                if first.is_none() && body.is_empty() && chunk.len() <= limit {
+                    first = Some(chunk);
+                    continue;
+                }
+                if let Some(first) = first.take() {
+                    body.extend_from_slice(&first);
+                }
                 let room = limit.saturating_sub(body.len());
                 if chunk.len() > room {
                     body.extend_from_slice(&chunk[..room]);
@@ -731,8 +596,8 @@ async fn read_body(response: &mut reqwest::Response, limit: usize) -> BodyRead {
                 }
                 body.extend_from_slice(&chunk);
             }
-            Ok(None) => return BodyRead::Whole(body.freeze()),
-            Err(e) => return BodyRead::Broken(body.freeze(), e),
+            Ok(None) => return BodyRead::Whole(first.unwrap_or_else(|| body.freeze())),
+            Err(e) => return BodyRead::Broken(first.unwrap_or_else(|| body.freeze()), e),
         }
     }
 }

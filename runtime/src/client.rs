@@ -85,7 +85,6 @@ pub(crate) fn build_client(
         // Closed before the server's keep-alive runs out, so that a request is not sent on a
         // connection the server is closing.
         .pool_idle_timeout(Duration::from_millis(ext.pool_idle_timeout_ms))
-        .connector_layer(crate::call::NoteOpened)
         .tls_danger_accept_invalid_certs(!settings.ssl)
         // aiohttp, under hopeit, ignores proxy variables unless told otherwise.
         .no_proxy()

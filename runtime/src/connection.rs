@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use appwire_manifest::{ConnectionSettings, SecretString};
+use http::HeaderValue;
 use tokio::time::Instant;
 
 use crate::auth::{Auth, ClientKey};
@@ -18,6 +19,7 @@ use crate::error::{ConfigError, Error};
 use crate::pool::{HostPool, HostSnapshot};
 use crate::retry::RetryPolicy;
 use crate::signing::{Secret, Signer};
+use crate::stale::Answered;
 use crate::target::Target;
 
 /// Largest response body read by default: 16 MiB.
@@ -53,11 +55,15 @@ pub struct Connection {
 pub(crate) struct Inner {
     pub(crate) name: String,
     pub(crate) caller: String,
+    /// `caller` as the `x-track-client-app-key` value every call sends.
+    pub(crate) caller_header: HeaderValue,
     pub(crate) target: Target,
     pub(crate) routes_override: HashMap<String, String>,
     pub(crate) urls: EventUrls,
     pub(crate) pool: HostPool,
     pub(crate) client: reqwest::Client,
+    /// The client's connections that have answered, to tell a stale one.
+    pub(crate) answered: Answered,
     pub(crate) policy: RetryPolicy,
     pub(crate) budget: Option<RetryBudget>,
     pub(crate) attempt_timeout: Duration,
@@ -171,8 +177,7 @@ impl ConnectionBuilder {
     /// Sends through this client instead of one built from the settings. Its own
     /// configuration then applies: `ssl`, `max_connections_per_host`,
     /// `appwire.connect_timeout_ms` and `appwire.pool_idle_timeout_ms` are not applied to it
-    /// (a warning names those set to other than their defaults), and a request that fails on
-    /// a pooled connection the server had closed is not sent again. To tune the client the
+    /// (a warning names those set to other than their defaults). To tune the client the
     /// connection builds, use [`configure_client`](Self::configure_client) instead.
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
@@ -284,14 +289,21 @@ impl ConnectionBuilder {
             None => build_client(&name, &settings, configure)?,
         };
 
+        let caller_header =
+            HeaderValue::from_str(&caller).map_err(|_| ConfigError::HeaderValue {
+                connection: name.clone(),
+                what: "the caller's app key",
+            })?;
         Ok(Connection {
             inner: Arc::new(Inner {
+                caller_header,
                 caller,
                 target,
                 routes_override: settings.routes_override.clone().into_iter().collect(),
                 urls: EventUrls::default(),
                 pool,
                 client,
+                answered: Answered::default(),
                 policy: RetryPolicy::from(&settings),
                 budget,
                 attempt_timeout: Duration::from_millis(ext.attempt_timeout_ms),

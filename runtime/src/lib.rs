@@ -73,6 +73,7 @@ mod context;
 mod error;
 mod request;
 mod response;
+mod stale;
 mod target;
 
 pub use connection::{Connection, ConnectionBuilder, DEFAULT_MAX_BODY_SIZE};

@@ -158,9 +158,26 @@ impl RawResponse {
     /// hopeit's client reads JSON only under `application/json` (or plain text, see
     /// [`value`](Self::value)); an unlabelled body is given the benefit of the doubt.
     fn check_json(&self) -> Result<(), Error> {
+        // Compared in place: every decoded response passes here.
+        let Some(value) = self.headers.get(http::header::CONTENT_TYPE) else {
+            return Ok(());
+        };
+        let essence = value
+            .as_bytes()
+            .split(|&b| b == b';')
+            .next()
+            .unwrap_or_default();
+        let essence = essence.trim_ascii();
+        let json = essence.eq_ignore_ascii_case(b"application/json")
+            || essence
+                .len()
+                .checked_sub(5)
+                .is_some_and(|at| essence[at..].eq_ignore_ascii_case(b"+json"));
+        if json {
+            return Ok(());
+        }
         match self.content_type() {
             None => Ok(()),
-            Some(t) if t == "application/json" || t.ends_with("+json") => Ok(()),
             Some(content_type) => Err(Error::ContentType {
                 status: self.status,
                 content_type,
