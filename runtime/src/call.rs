@@ -15,7 +15,7 @@ use tracing::{Instrument, field};
 
 use crate::breaker::Verdict;
 use crate::connection::{Connection, Inner};
-use crate::context::{CallContext, REQUEST_ID, REQUEST_TS, iso_utc, track_header, uuid_v4};
+use crate::context::{CallContext, Inline, REQUEST_ID, REQUEST_TS, iso_utc, track_header, uuid_v4};
 use crate::error::{Error, ErrorResponse, TransportKind};
 use crate::pool::Attempt;
 use crate::request::{Body, CallOptions, Method, Request};
@@ -72,8 +72,8 @@ struct Prepared {
     urls: Arc<[Url]>,
     query: Vec<(String, String)>,
     /// `x-track-request-id` and `x-track-request-ts`, unless the context has them.
-    request_id: Option<String>,
-    request_ts: Option<String>,
+    request_id: Option<Inline<36>>,
+    request_ts: Option<Inline<32>>,
     /// Headers the request set itself, over the others.
     extra: HeaderMap,
     body: Option<Bytes>,
@@ -237,7 +237,7 @@ impl Inner {
     /// settings, or whatever the request itself says.
     fn idempotency(&self, request: &Request) -> Idempotency {
         let idempotent = request.idempotent.unwrap_or_else(|| {
-            request.method == Method::Get || self.idempotent_events.contains(&request.event)
+            request.method == Method::Get || self.idempotent_events.contains(request.event.as_ref())
         });
         if idempotent {
             Idempotency::Idempotent
@@ -327,10 +327,10 @@ impl Inner {
             insert(&mut headers, &track_header(key), value)?;
         }
         if let Some(id) = &call.request_id {
-            insert_value(&mut headers, X_TRACK_REQUEST_ID, id)?;
+            insert_value(&mut headers, X_TRACK_REQUEST_ID, id.as_str())?;
         }
         if let Some(ts) = &call.request_ts {
-            insert_value(&mut headers, X_TRACK_REQUEST_TS, ts)?;
+            insert_value(&mut headers, X_TRACK_REQUEST_TS, ts.as_str())?;
         }
         headers.insert(X_TRACK_CLIENT_APP_KEY, self.caller_header.clone());
         if let Some(caller_event) = call.context.event_name() {

@@ -125,53 +125,92 @@ pub(crate) fn track_header(key: &str) -> String {
     format!("x-{}", spinalcase(key))
 }
 
+/// A short ASCII text kept inline: what a call computes once and sends with each attempt,
+/// without a heap allocation of its own.
+#[derive(Clone, Copy)]
+pub(crate) struct Inline<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Inline<N> {
+    fn new() -> Self {
+        Self {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, byte: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+
+    fn push_str(&mut self, text: &str) {
+        text.bytes().for_each(|b| self.push(b));
+    }
+
+    /// `value`'s last `width` decimal digits, zero-padded.
+    fn push_digits(&mut self, value: u64, width: u32) {
+        for place in (0..width).rev() {
+            self.push(b'0' + (value / 10u64.pow(place) % 10) as u8);
+        }
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only ASCII is ever pushed.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
 /// A random UUID, version 4.
-pub(crate) fn uuid_v4() -> String {
+pub(crate) fn uuid_v4() -> Inline<36> {
     // Request ids need to be unique, not secret: a fast generator serves.
     let bytes = fastrand::u128(..).to_le_bytes();
     let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
-    uuid.hyphenated()
-        .encode_lower(&mut uuid::Uuid::encode_buffer())
-        .to_owned()
+    let mut text = Inline::new();
+    text.push_str(
+        uuid.hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    );
+    text
 }
 
 /// `t` as Python's `datetime.now(tz=timezone.utc).isoformat()` writes it:
 /// `2023-11-14T22:13:20.123456+00:00`, the fraction left out when it is zero.
-pub(crate) fn iso_utc(t: SystemTime) -> String {
+pub(crate) fn iso_utc(t: SystemTime) -> Inline<32> {
     let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days);
     // Written digit by digit: every call makes one, and `format!` costs several times more.
-    let mut iso = String::with_capacity(32);
-    push_digits(&mut iso, y, 4);
-    iso.push('-');
-    push_digits(&mut iso, m, 2);
-    iso.push('-');
-    push_digits(&mut iso, d, 2);
-    iso.push('T');
-    push_digits(&mut iso, rem / 3600, 2);
-    iso.push(':');
-    push_digits(&mut iso, rem % 3600 / 60, 2);
-    iso.push(':');
-    push_digits(&mut iso, rem % 60, 2);
+    let mut iso = Inline::new();
+    iso.push_digits(y, 4);
+    iso.push(b'-');
+    iso.push_digits(m, 2);
+    iso.push(b'-');
+    iso.push_digits(d, 2);
+    iso.push(b'T');
+    iso.push_digits(rem / 3600, 2);
+    iso.push(b':');
+    iso.push_digits(rem % 3600 / 60, 2);
+    iso.push(b':');
+    iso.push_digits(rem % 60, 2);
     match since.subsec_micros() {
         0 => {}
         micros => {
-            iso.push('.');
-            push_digits(&mut iso, u64::from(micros), 6);
+            iso.push(b'.');
+            iso.push_digits(u64::from(micros), 6);
         }
     }
     iso.push_str("+00:00");
     iso
-}
-
-/// `value`'s last `width` decimal digits, zero-padded.
-fn push_digits(out: &mut String, value: u64, width: u32) {
-    for place in (0..width).rev() {
-        let digit = (value / 10u64.pow(place) % 10) as u8;
-        out.push(char::from(b'0' + digit));
-    }
 }
 
 /// Year, month and day of the `days`-th day after 1970-01-01 (Howard Hinnant's algorithm,
@@ -224,7 +263,7 @@ mod tests {
 
     #[test]
     fn uuids_are_version_4() {
-        let a = uuid_v4();
+        let a = uuid_v4().as_str().to_owned();
         assert_eq!(a.len(), 36);
         let groups: Vec<&str> = a.split('-').collect();
         assert_eq!(
@@ -233,25 +272,25 @@ mod tests {
         );
         assert!(groups[2].starts_with('4'), "{a}");
         assert!(matches!(&groups[3][..1], "8" | "9" | "a" | "b"), "{a}");
-        assert_ne!(a, uuid_v4());
+        assert_ne!(a, uuid_v4().as_str());
     }
 
     #[test]
     fn timestamps_are_pythons_isoformat() {
         let t = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        assert_eq!(iso_utc(t), "2023-11-14T22:13:20+00:00");
+        assert_eq!(iso_utc(t).as_str(), "2023-11-14T22:13:20+00:00");
         assert_eq!(
-            iso_utc(t + Duration::from_micros(5)),
+            iso_utc(t + Duration::from_micros(5)).as_str(),
             "2023-11-14T22:13:20.000005+00:00"
         );
-        assert_eq!(iso_utc(UNIX_EPOCH), "1970-01-01T00:00:00+00:00");
+        assert_eq!(iso_utc(UNIX_EPOCH).as_str(), "1970-01-01T00:00:00+00:00");
         // A leap day, and the turn of a century that is a leap year.
         assert_eq!(
-            iso_utc(UNIX_EPOCH + Duration::from_secs(951_782_400)),
+            iso_utc(UNIX_EPOCH + Duration::from_secs(951_782_400)).as_str(),
             "2000-02-29T00:00:00+00:00"
         );
         assert_eq!(
-            iso_utc(UNIX_EPOCH + Duration::from_secs(4_107_542_399)),
+            iso_utc(UNIX_EPOCH + Duration::from_secs(4_107_542_399)).as_str(),
             "2100-02-28T23:59:59+00:00"
         );
     }

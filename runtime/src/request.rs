@@ -1,5 +1,6 @@
 //! One call to a target event: method, query, body, and how it may be retried.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -183,7 +184,8 @@ fn python_float(debug: String) -> String {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Request {
-    pub(crate) event: String,
+    /// Generated code names events with `&'static str`s, kept without a copy.
+    pub(crate) event: Cow<'static, str>,
     pub(crate) method: Method,
     pub(crate) query: Vec<(String, String)>,
     pub(crate) body: Option<Body>,
@@ -198,7 +200,7 @@ pub struct Request {
 impl Request {
     /// A call of `method` to the target event named `event` (as in the target's manifest,
     /// dots included).
-    pub fn new(method: Method, event: impl Into<String>) -> Self {
+    pub fn new(method: Method, event: impl Into<Cow<'static, str>>) -> Self {
         Self {
             event: event.into(),
             method,
@@ -214,12 +216,12 @@ impl Request {
     }
 
     /// A `GET` of `event`.
-    pub fn get(event: impl Into<String>) -> Self {
+    pub fn get(event: impl Into<Cow<'static, str>>) -> Self {
         Self::new(Method::Get, event)
     }
 
     /// A `POST` to `event`; without a [`body`](Self::body) it sends `null`, as hopeit does.
-    pub fn post(event: impl Into<String>) -> Self {
+    pub fn post(event: impl Into<Cow<'static, str>>) -> Self {
         Self::new(Method::Post, event)
     }
 

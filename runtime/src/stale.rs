@@ -19,7 +19,7 @@
 
 use std::collections::BTreeSet;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 
 use http::Extensions;
@@ -48,8 +48,16 @@ impl StaleClose {
     }
 }
 
-/// The local and remote address of a TCP connection, which no two open connections share.
-type Addresses = (SocketAddr, SocketAddr);
+/// A connection, by its local port and its remote port and address (the low 32 bits of an
+/// IPv6 one): a number compared in a few instructions. Two connections that share it are
+/// taken for one, which at worst replays a request that a reset proved unread.
+fn key(local: SocketAddr, remote: SocketAddr) -> u64 {
+    let ip = match remote.ip() {
+        IpAddr::V4(ip) => u32::from(ip),
+        IpAddr::V6(ip) => u128::from(ip) as u32,
+    };
+    (u64::from(local.port()) << 48) | (u64::from(remote.port()) << 32) | u64::from(ip)
+}
 
 /// Connections remembered at most; past that the record starts again (a connection
 /// forgotten is only taken for a new one: its failure is not replayed).
@@ -57,7 +65,7 @@ const KEPT: usize = 4096;
 
 /// The connections of one client that have answered a request.
 #[derive(Debug, Default)]
-pub(crate) struct Answered(Mutex<BTreeSet<Addresses>>);
+pub(crate) struct Answered(Mutex<BTreeSet<u64>>);
 
 impl Answered {
     /// Notes the connection `response` arrived on.
@@ -69,7 +77,7 @@ impl Answered {
         if answered.len() >= KEPT {
             answered.clear();
         }
-        answered.insert((info.local_addr(), info.remote_addr()));
+        answered.insert(key(info.local_addr(), info.remote_addr()));
     }
 
     /// How `error` ended its request, if it ended it on a stale connection; the connection is
@@ -87,7 +95,7 @@ impl Answered {
                     let mut extras = Extensions::new();
                     connected.get_extras(&mut extras);
                     let info = extras.get::<HttpInfo>()?;
-                    Some((info.local_addr(), info.remote_addr()))
+                    Some(key(info.local_addr(), info.remote_addr()))
                 });
             } else if let Some(e) = e.downcast_ref::<hyper::Error>() {
                 if e.is_incomplete_message() {
