@@ -302,7 +302,7 @@ impl Inner {
             Method::Get => None,
             Method::Post => Some(body.unwrap_or_else(Body::null).bytes()),
         };
-        let call = Prepared {
+        Ok(Prepared {
             urls: self.event_urls(&event)?,
             method,
             query,
@@ -313,10 +313,7 @@ impl Inner {
             declared,
             context,
             idempotency: Idempotency::NonIdempotent,
-        };
-        // A header value that cannot be sent fails the call before any attempt.
-        self.headers(&call)?;
-        Ok(call)
+        })
     }
 
     /// The headers of one attempt, but its own (auth, signature): built for each, rather than
