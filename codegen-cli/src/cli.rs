@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use appwire_manifest::env::ProcessEnv;
 use appwire_manifest::schema;
-use appwire_manifest::{Diagnostic, Diagnostics, Expansion, Manifest, Severity, SourceFile};
+use appwire_manifest::{Diagnostic, Diagnostics, Expansion, Manifest, SourceFile};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Typed clients for hopeit.engine apps.
@@ -278,7 +278,7 @@ fn write_diagnostics(
             let source = diagnostics.source();
             for report in diagnostics.reports() {
                 if !drawable(source, report.diagnostic()) {
-                    write_plain(w, source, report.diagnostic())?;
+                    write!(w, "{}", report.diagnostic().plain(source))?;
                     writeln!(w)?;
                     continue;
                 }
@@ -319,27 +319,6 @@ fn drawable(source: &SourceFile, d: &Diagnostic) -> bool {
             .sum();
         widest <= usize::from(u16::MAX) && label.span.end <= text.len()
     })
-}
-
-/// Writes `d` as `file:line:col: severity[code]: message` with its path and help lines, the
-/// form of [`Diagnostics`]' `Display`.
-fn write_plain(w: &mut impl Write, source: &SourceFile, d: &Diagnostic) -> io::Result<()> {
-    let severity = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    write!(w, "{}", source.name())?;
-    if let Some(at) = d.location(source) {
-        write!(w, ":{}:{}", at.line, at.column)?;
-    }
-    writeln!(w, ": {severity}[{}]: {}", d.code, d.message)?;
-    if let Some(path) = &d.path {
-        writeln!(w, "  = at: {path}")?;
-    }
-    if let Some(help) = &d.help {
-        writeln!(w, "  = help: {help}")?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -227,32 +227,12 @@ impl Diagnostics {
             source: Arc::clone(&source),
         })
     }
-
-    /// Writes one diagnostic as plain text.
-    fn write_one(&self, f: &mut fmt::Formatter<'_>, d: &Diagnostic) -> fmt::Result {
-        let severity = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        write!(f, "{}", self.source.name())?;
-        if let Some(at) = d.location(&self.source) {
-            write!(f, ":{}:{}", at.line, at.column)?;
-        }
-        writeln!(f, ": {severity}[{}]: {}", d.code, d.message)?;
-        if let Some(path) = &d.path {
-            writeln!(f, "  = at: {path}")?;
-        }
-        if let Some(help) = &d.help {
-            writeln!(f, "  = help: {help}")?;
-        }
-        Ok(())
-    }
 }
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for d in &self.items {
-            self.write_one(f, d)?;
+            write!(f, "{}", d.plain(&self.source))?;
         }
         Ok(())
     }
@@ -327,5 +307,45 @@ impl miette::Diagnostic for Report {
                 }
             },
         )))
+    }
+}
+
+/// One diagnostic as plain text: `file:line:col: severity[code]: message`, then its JSON path
+/// and help on lines of their own. See [`Diagnostic::plain`].
+#[derive(Debug, Clone, Copy)]
+pub struct Plain<'a> {
+    diagnostic: &'a Diagnostic,
+    source: &'a SourceFile,
+}
+
+impl Diagnostic {
+    /// This diagnostic of `source` as plain text, the form of [`Diagnostics`]' `Display`.
+    pub fn plain<'a>(&'a self, source: &'a SourceFile) -> Plain<'a> {
+        Plain {
+            diagnostic: self,
+            source,
+        }
+    }
+}
+
+impl fmt::Display for Plain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.diagnostic;
+        let severity = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, "{}", self.source.name())?;
+        if let Some(at) = d.location(self.source) {
+            write!(f, ":{}:{}", at.line, at.column)?;
+        }
+        writeln!(f, ": {severity}[{}]: {}", d.code, d.message)?;
+        if let Some(path) = &d.path {
+            writeln!(f, "  = at: {path}")?;
+        }
+        if let Some(help) = &d.help {
+            writeln!(f, "  = help: {help}")?;
+        }
+        Ok(())
     }
 }
