@@ -46,7 +46,8 @@
 //! - [`retry`]: how an attempt ended, whether to try again, and how long to wait;
 //! - [`budget`]: a retry budget shared by all calls on a connection;
 //! - [`signing`]: HMAC request signing and its verifier for the receiving side (with the
-//!   `tower` feature, also as a tower layer in `layer`).
+//!   `tower` feature, also as a tower layer in `layer`);
+//! - `messages` (with the `streams` feature): hopeit's Redis Streams message fields and payload codec.
 //!
 //! Time in the state machines is [`tokio::time::Instant`] and backoff sleeps on tokio's
 //! timer, so tests drive them with a paused clock. Only request signing and access tokens read
@@ -60,6 +61,8 @@ pub mod breaker;
 pub mod budget;
 #[cfg(feature = "tower")]
 pub mod layer;
+#[cfg(feature = "streams")]
+pub mod messages;
 pub mod pool;
 pub mod retry;
 pub mod signing;

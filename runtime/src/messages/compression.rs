@@ -1,0 +1,258 @@
+//! `comp`: how a serialized payload is compressed (hopeit's `compression.py`).
+//!
+//! The formats are hopeit's: `lz4` an LZ4 frame, `zip` a zlib stream (not a zip archive),
+//! `gzip` a gzip member, `bz2` a bzip2 stream, `lzma` an xz container. The level after the
+//! colon is the encoder's; a reader needs none of them.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::str::FromStr;
+
+use super::CodecError;
+
+/// The largest LZ4 block hopeit writes, and the input size up to which its frame holds a
+/// single, independent block.
+const LZ4_BLOCK: usize = 64 * 1024;
+
+/// The `comp` of a stream message: exactly hopeit's fourteen `Compression` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compression {
+    /// `none`: the bytes as they are.
+    None,
+    /// `lz4`: an LZ4 frame (hopeit's level 3).
+    Lz4,
+    /// `lz4:0`: an LZ4 frame (level 0).
+    Lz4L0,
+    /// `lz4:16`: an LZ4 frame (level 16, high compression in hopeit).
+    Lz4L16,
+    /// `zip`: a zlib stream at level 6.
+    Zip,
+    /// `zip:1`: a zlib stream at level 1.
+    ZipL1,
+    /// `zip:9`: a zlib stream at level 9.
+    ZipL9,
+    /// `gzip`: a gzip member at level 9.
+    Gzip,
+    /// `gzip:1`: a gzip member at level 1.
+    GzipL1,
+    /// `gzip:9`: a gzip member at level 9.
+    GzipL9,
+    /// `bz2`: a bzip2 stream at level 9.
+    Bz2,
+    /// `bz2:1`: a bzip2 stream at level 1.
+    Bz2L1,
+    /// `bz2:9`: a bzip2 stream at level 9.
+    Bz2L9,
+    /// `lzma`: an xz container.
+    Lzma,
+}
+
+/// The format behind a value, and the level its encoder uses.
+enum Format {
+    None,
+    Lz4,
+    Zlib(u32),
+    Gzip(u32),
+    Bz2(u32),
+    Xz,
+}
+
+impl Compression {
+    /// Every value, in hopeit's order.
+    pub const ALL: [Self; 14] = [
+        Self::None,
+        Self::Lz4,
+        Self::Lz4L0,
+        Self::Lz4L16,
+        Self::Zip,
+        Self::ZipL1,
+        Self::ZipL9,
+        Self::Gzip,
+        Self::GzipL1,
+        Self::GzipL9,
+        Self::Bz2,
+        Self::Bz2L1,
+        Self::Bz2L9,
+        Self::Lzma,
+    ];
+
+    /// The value as a message's `comp` field carries it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Lz4 => "lz4",
+            Self::Lz4L0 => "lz4:0",
+            Self::Lz4L16 => "lz4:16",
+            Self::Zip => "zip",
+            Self::ZipL1 => "zip:1",
+            Self::ZipL9 => "zip:9",
+            Self::Gzip => "gzip",
+            Self::GzipL1 => "gzip:1",
+            Self::GzipL9 => "gzip:9",
+            Self::Bz2 => "bz2",
+            Self::Bz2L1 => "bz2:1",
+            Self::Bz2L9 => "bz2:9",
+            Self::Lzma => "lzma",
+        }
+    }
+
+    /// hopeit's default levels where the value names none.
+    const fn format(self) -> Format {
+        match self {
+            Self::None => Format::None,
+            // lz4_flex has one (fast) compressor: the level does not change the frame's format.
+            Self::Lz4 | Self::Lz4L0 | Self::Lz4L16 => Format::Lz4,
+            Self::Zip => Format::Zlib(6),
+            Self::ZipL1 => Format::Zlib(1),
+            Self::ZipL9 => Format::Zlib(9),
+            Self::Gzip | Self::GzipL9 => Format::Gzip(9),
+            Self::GzipL1 => Format::Gzip(1),
+            Self::Bz2 | Self::Bz2L9 => Format::Bz2(9),
+            Self::Bz2L1 => Format::Bz2(1),
+            Self::Lzma => Format::Xz,
+        }
+    }
+
+    /// `data` compressed as hopeit compresses it.
+    pub(crate) fn compress(self, data: &[u8]) -> Result<Vec<u8>, CodecError> {
+        let io_error = |source| CodecError::Compress {
+            compression: self.as_str(),
+            source,
+        };
+        match self.format() {
+            Format::None => Ok(data.to_vec()),
+            Format::Lz4 => lz4_frame(data).map_err(io_error),
+            Format::Zlib(level) => {
+                let mut e =
+                    flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(level));
+                e.write_all(data)
+                    .and_then(|()| e.finish())
+                    .map_err(io_error)
+            }
+            Format::Gzip(level) => {
+                let mut e =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
+                e.write_all(data)
+                    .and_then(|()| e.finish())
+                    .map_err(io_error)
+            }
+            Format::Bz2(level) => {
+                let mut e =
+                    bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(level));
+                e.write_all(data)
+                    .and_then(|()| e.finish())
+                    .map_err(io_error)
+            }
+            Format::Xz => {
+                let mut out = Vec::new();
+                lzma_rs::xz_compress(&mut &data[..], &mut out).map_err(io_error)?;
+                Ok(out)
+            }
+        }
+    }
+
+    /// `data` decompressed, never more than `max_size` bytes of it.
+    pub(crate) fn decompress(self, data: &[u8], max_size: usize) -> Result<Vec<u8>, CodecError> {
+        let too_large = CodecError::TooLarge { limit: max_size };
+        let io_error = |source| CodecError::Decompress {
+            compression: self.as_str(),
+            source,
+        };
+        let out = match self.format() {
+            Format::None => {
+                if data.len() > max_size {
+                    return Err(too_large);
+                }
+                return Ok(data.to_vec());
+            }
+            Format::Lz4 => read_bounded(lz4_flex::frame::FrameDecoder::new(data), max_size),
+            Format::Zlib(_) => read_bounded(flate2::read::ZlibDecoder::new(data), max_size),
+            // Python's `gzip.decompress` and `bz2.decompress` read concatenated members too.
+            Format::Gzip(_) => read_bounded(flate2::read::MultiGzDecoder::new(data), max_size),
+            Format::Bz2(_) => read_bounded(bzip2::read::MultiBzDecoder::new(data), max_size),
+            Format::Xz => {
+                let mut out = Bounded {
+                    buf: Vec::new(),
+                    max: max_size,
+                    exceeded: false,
+                };
+                match lzma_rs::xz_decompress(&mut &data[..], &mut out) {
+                    Ok(()) => Ok(Some(out.buf)),
+                    Err(_) if out.exceeded => return Err(too_large),
+                    Err(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e.to_string())),
+                }
+            }
+        };
+        match out {
+            Ok(Some(bytes)) => Ok(bytes),
+            Ok(None) => Err(too_large),
+            Err(e) => Err(io_error(e)),
+        }
+    }
+}
+
+/// An LZ4 frame as Python's `lz4.frame.compress` writes it: content size present, 64 KB
+/// blocks, no checksums; one independent block up to 64 KB (FLG `0x68`), linked blocks above
+/// (FLG `0x48`), as lz4's C library marks them.
+fn lz4_frame(data: &[u8]) -> io::Result<Vec<u8>> {
+    use lz4_flex::frame::{BlockMode, BlockSize, FrameEncoder, FrameInfo};
+    let mode = if data.len() <= LZ4_BLOCK {
+        BlockMode::Independent
+    } else {
+        BlockMode::Linked
+    };
+    let info = FrameInfo::new()
+        .content_size(Some(data.len() as u64))
+        .block_size(BlockSize::Max64KB)
+        .block_mode(mode);
+    let mut e = FrameEncoder::with_frame_info(info, Vec::with_capacity(data.len() / 2 + 32));
+    e.write_all(data)?;
+    e.finish().map_err(io::Error::other)
+}
+
+/// Everything `r` yields, or `None` past `max` bytes: read one byte beyond the limit, so that
+/// a payload of exactly `max` bytes passes and a bomb stops as soon as it is one byte over.
+fn read_bounded(r: impl Read, max: usize) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = Vec::new();
+    r.take(max as u64 + 1).read_to_end(&mut buf)?;
+    Ok((buf.len() <= max).then_some(buf))
+}
+
+/// A writer that refuses bytes past `max`, for decoders that write rather than read.
+struct Bounded {
+    buf: Vec<u8>,
+    max: usize,
+    exceeded: bool,
+}
+
+impl Write for Bounded {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.buf.len() + data.len() > self.max {
+            self.exceeded = true;
+            return Err(io::Error::other("decoded size limit exceeded"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl FromStr for Compression {
+    type Err = CodecError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| CodecError::UnknownCompression(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Compression {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
