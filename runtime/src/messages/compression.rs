@@ -165,7 +165,7 @@ impl Compression {
                 }
                 return Ok(data.to_vec());
             }
-            Format::Lz4 => read_bounded(lz4_flex::frame::FrameDecoder::new(data), max_size),
+            Format::Lz4 => read_lz4_frame(data, max_size),
             Format::Zlib(_) => read_bounded(flate2::read::ZlibDecoder::new(data), max_size),
             // Python's `gzip.decompress` and `bz2.decompress` read concatenated members too.
             Format::Gzip(_) => read_bounded(flate2::read::MultiGzDecoder::new(data), max_size),
@@ -208,6 +208,46 @@ fn lz4_frame(data: &[u8]) -> io::Result<Vec<u8>> {
     let mut e = FrameEncoder::with_frame_info(info, Vec::with_capacity(data.len() / 2 + 32));
     e.write_all(data)?;
     e.finish().map_err(io::Error::other)
+}
+
+/// The content of one LZ4 frame, or `None` past `max` bytes.
+///
+/// lz4_flex takes the input's end for the frame's end wherever a block header would start, so a
+/// frame cut between blocks would read as a shorter one. Python's reader refuses those; so does
+/// this one: the whole input must be read, end with the end mark (and the content checksum when
+/// the frame has one), and match the content size when the frame gives it, as hopeit's do.
+fn read_lz4_frame(data: &[u8], max: usize) -> io::Result<Option<Vec<u8>>> {
+    let mut decoder = lz4_flex::frame::FrameDecoder::new(data);
+    let mut buf = Vec::new();
+    (&mut decoder).take(max as u64 + 1).read_to_end(&mut buf)?;
+    if buf.len() > max {
+        return Ok(None);
+    }
+    let invalid =
+        |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("LZ4 frame {what}"));
+    if !decoder.get_ref().is_empty() {
+        return Err(invalid("has bytes after its end"));
+    }
+    // The decoder has read a valid header, so `data` holds at least its 7 bytes.
+    let flg = data.get(4).copied().unwrap_or_default();
+    let trailer = if flg & 0x04 != 0 { 8 } else { 4 };
+    let end_mark = data
+        .len()
+        .checked_sub(trailer)
+        .and_then(|at| data.get(at..at + 4));
+    if end_mark != Some(&[0u8; 4][..]) {
+        return Err(invalid("is truncated"));
+    }
+    if flg & 0x08 != 0 {
+        let size = data
+            .get(6..14)
+            .and_then(|b| <[u8; 8]>::try_from(b).ok())
+            .map(u64::from_le_bytes);
+        if size != Some(buf.len() as u64) {
+            return Err(invalid("does not hold its content size"));
+        }
+    }
+    Ok(Some(buf))
 }
 
 /// Everything `r` yields, or `None` past `max` bytes: read one byte beyond the limit, so that
