@@ -20,11 +20,13 @@ use serde_json::Value;
 const SERS: [Serialization; 2] = [Serialization::Json, Serialization::JsonBase64];
 
 fn fixtures() -> Value {
-    serde_json::from_str(include_str!("streams/fixtures.json")).unwrap()
+    serde_json::from_str(include_str!("streams/fixtures.json")).expect("fixtures.json is JSON")
 }
 
 fn fixture_bytes(value: &Value) -> Vec<u8> {
-    STANDARD.decode(value.as_str().unwrap()).unwrap()
+    STANDARD
+        .decode(value.as_str().expect("a fixture is a string"))
+        .expect("a fixture is base64")
 }
 
 /// The payload over 64 KiB of `make_fixtures.py`, which it does not store.
