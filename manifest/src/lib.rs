@@ -32,9 +32,9 @@
 //! - [`env`](mod@env): `${VAR}` expansion of the raw text, hopeit's semantics plus `${VAR:-default}`;
 //! - the [`model`]: every section and field with hopeit's defaults and lax coercions;
 //! - templates: `{dotted.path}` and `{auto}` substitution, as hopeit does after parsing;
-//! - checks: [`Diagnostic`]s with stable [`Code`]s, file locations and JSON paths;
+//! - checks: `Diagnostic`s with stable `Code`s, file locations and JSON paths;
 //! - [`naming`]: app keys, routes and generated Rust names;
-//! - [`schema`]: the JSON Schema of the format.
+//! - `schema`: the JSON Schema of the format.
 //!
 //! # Features
 //!
@@ -42,11 +42,11 @@
 //! are what a client needs at run time, and with no features the crate depends only on serde,
 //! serde_json, indexmap and thiserror (and small helpers for error paths).
 //!
-//! - `diagnostics` (default): loading a manifest with located diagnostics: [`Manifest`],
-//!   [`Expansion`], [`Diagnostic`], [`Diagnostics`], [`Code`], [`source`]. The checks suggest
+//! - `diagnostics` (default): loading a manifest with located diagnostics: `Manifest`,
+//!   `Expansion`, `Diagnostic`, `Diagnostics`, `Code`, `source`. The checks suggest
 //!   a key for a misspelled one from the model's own serde field names, without `schema`.
-//! - `schema` (default): the [`schema`] module and `schemars::JsonSchema` on the model types.
-//! - `miette` (default, enables `diagnostics`): [`Report`], [`Diagnostics::reports`], a
+//! - `schema` (default): the `schema` module and `schemars::JsonSchema` on the model types.
+//! - `miette` (default, enables `diagnostics`): `Report`, `Diagnostics::reports`, a
 //!   `miette::Diagnostic` for each diagnostic with its source snippet.
 
 #[cfg(feature = "diagnostics")]

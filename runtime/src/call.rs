@@ -22,7 +22,7 @@ use crate::request::{Body, CallOptions, Method, Request};
 use crate::response::RawResponse;
 use crate::retry::{Decision, GiveUp, Idempotency, Outcome, RetryPolicy, parse_retry_after};
 use crate::signing::RequestParts;
-use crate::stale::{MAX_REPLAYS, StaleClose};
+use crate::stale::MAX_REPLAYS;
 
 impl Connection {
     /// Makes a call: attempts it on the connection's hosts, retrying what is safe to retry,
@@ -277,7 +277,8 @@ impl Inner {
         ended
     }
 
-    /// Route, headers and body of a call, as hopeit's apps-client computes them once per call.
+    /// What every attempt of a call sends, computed once: the route, the request id and time,
+    /// the body; each attempt builds its headers from it.
     fn prepare(&self, request: Request) -> Result<Prepared, Error> {
         let Request {
             event,
@@ -411,7 +412,10 @@ impl Inner {
                 query: url.query().unwrap_or(""),
                 body: call.body.as_deref().unwrap_or_default(),
             };
-            for (name, value) in signer.sign_now(&parts).pairs() {
+            let signed = signer
+                .sign_now(&parts)
+                .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+            for (name, value) in signed.pairs() {
                 let value = HeaderValue::from_str(value)
                     .map_err(|_| Error::InvalidRequest(format!("{name} is not a header value")))?;
                 headers.insert(HeaderName::from_static(name), value);
@@ -534,11 +538,10 @@ impl Inner {
                 }
                 Err(error) => error,
             };
+            // However the connection ended, the server may have read the request before: only
+            // a request safe to repeat is sent again (as Go's net/http decides).
             let safe = match self.answered.stale(&error) {
-                Some(close @ StaleClose::Reset) => Some(close),
-                Some(close @ StaleClose::Eof) if call.idempotency == Idempotency::Idempotent => {
-                    Some(close)
-                }
+                Some(close) if call.idempotency == Idempotency::Idempotent => Some(close),
                 _ => None,
             };
             let (Some(close), true) = (safe, replays < MAX_REPLAYS) else {
@@ -599,7 +602,6 @@ async fn read_body(response: &mut reqwest::Response, limit: usize) -> BodyRead {
     }
 }
 
-/// `host + route`, by concatenation as hopeit builds it.
 /// The error of a call the retry state gave up on after `attempts`, `last` the last attempt's.
 fn give_up(reason: GiveUp, attempts: u32, last: Error, deadline: Duration) -> Error {
     let last = Box::new(last);
@@ -614,6 +616,7 @@ fn give_up(reason: GiveUp, attempts: u32, last: Error, deadline: Duration) -> Er
     }
 }
 
+/// `host + route`, by concatenation as hopeit builds it.
 fn parse_url(host: &str, route: &str) -> Result<Url, Error> {
     Url::parse(&format!("{host}{route}"))
         .map_err(|e| Error::InvalidRequest(format!("invalid URL {host}{route}: {e}")))

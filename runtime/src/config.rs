@@ -173,12 +173,11 @@ fn from_manifest(
             Ok(Connection::builder(connection, target, settings, caller))
         }
         _ => {
-            let mut names: Vec<String> = Vec::new();
-            for name in unset {
-                if !names.contains(&name) {
-                    names.push(name);
-                }
-            }
+            let mut seen = std::collections::HashSet::new();
+            let names: Vec<String> = unset
+                .into_iter()
+                .filter(|name| seen.insert(name.clone()))
+                .collect();
             Err(ConfigError::MissingEnv {
                 connection: connection.to_owned(),
                 names,

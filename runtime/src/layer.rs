@@ -170,7 +170,8 @@ mod tests {
         };
         let headers = Signer::new("caller", secret())
             .expect("id")
-            .sign_now(&parts);
+            .sign_now(&parts)
+            .expect("random");
         let mut builder = http::Request::post("http://h/api/x/1/e?a=1");
         for (name, value) in headers.pairs() {
             builder = builder.header(name, value);

@@ -90,6 +90,11 @@ impl fmt::Debug for Secret {
 #[error("an HMAC secret must not be empty")]
 pub struct InvalidSecret;
 
+/// The operating system's random source failed, so no nonce could be drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the operating system's random source failed: no nonce to sign with")]
+pub struct NoRandomness;
+
 /// A service id must be non-empty visible ASCII, so that it travels as a header unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("a service id must be non-empty visible ASCII")]
@@ -210,14 +215,16 @@ impl Signer {
     }
 
     /// Signs one attempt now, with a nonce from the operating system's random source.
-    pub fn sign_now(&self, request: &RequestParts<'_>) -> SignedHeaders {
+    ///
+    /// # Errors
+    ///
+    /// [`NoRandomness`] when that source fails: nothing is signed with a weaker nonce.
+    pub fn sign_now(&self, request: &RequestParts<'_>) -> Result<SignedHeaders, NoRandomness> {
         let mut nonce = [0u8; NONCE_LEN];
-        if SystemRandom::new().fill(&mut nonce).is_err() {
-            // The nonce only has to be unique (the secret keeps the signature unforgeable),
-            // and a verifier refuses a repeated one: a non-cryptographic draw still serves.
-            nonce = fastrand::u128(..).to_le_bytes();
-        }
-        self.sign(request, SystemTime::now(), nonce)
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| NoRandomness)?;
+        Ok(self.sign(request, SystemTime::now(), nonce))
     }
 }
 
@@ -550,8 +557,8 @@ mod tests {
     #[test]
     fn each_attempt_gets_its_own_nonce_and_signature() {
         let signer = signer();
-        let a = signer.sign_now(&request());
-        let b = signer.sign_now(&request());
+        let a = signer.sign_now(&request()).expect("random");
+        let b = signer.sign_now(&request()).expect("random");
         assert_ne!(a.nonce, b.nonce);
         assert_ne!(a.signature, b.signature);
         let v = verifier();

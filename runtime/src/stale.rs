@@ -6,16 +6,15 @@
 //! server never read it. hyper-util sends a request again by itself when it had not started
 //! to write it; what reaches here was written, or started to be. Such a failure is a
 //! *stale connection* when the connection had answered a request before (so it came from the
-//! pool) and ended with no response:
+//! pool) and ended with no response, by a reset (or a broken pipe on our write) or an end of
+//! stream.
 //!
-//! - by a **reset** (or a broken pipe on our write): the server closed its socket with our
-//!   request unread in its buffer, or before it arrived. Safe to send again for any method;
-//! - by an **end of stream**: the server closed its side, before or after it read the
-//!   request; nothing on the client tells which. Sent again only when repeating is safe.
-//!
-//! hyper does not say whether part of a response head had arrived before a reset; a server
-//! that writes part of a status line and then resets a reused connection is taken for one
-//! that read nothing.
+//! Neither tells whether the server read the request first: a server closing an idle
+//! connection resets it with our request unread, but a proxy or a crashing server may reset
+//! or close it after reading. So a stale connection's request is sent again only when
+//! repeating it is safe (a GET, or an event marked idempotent), as Go's net/http decides; a
+//! POST fails as ambiguous. What keeps POSTs off stale connections is the pool's idle timeout,
+//! below the servers' keep-alive.
 
 use std::collections::BTreeSet;
 use std::io;
@@ -33,9 +32,9 @@ pub(crate) const MAX_REPLAYS: u32 = 4;
 /// How a stale connection ended, with no response received on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StaleClose {
-    /// Reset, or broken on our write: the request was not read.
+    /// Reset, or broken on our write.
     Reset,
-    /// End of stream: the request may have been read.
+    /// End of stream.
     Eof,
 }
 
@@ -50,7 +49,8 @@ impl StaleClose {
 
 /// A connection, by its local port and its remote port and address (the low 32 bits of an
 /// IPv6 one): a number compared in a few instructions. Two connections that share it are
-/// taken for one, which at worst replays a request that a reset proved unread.
+/// taken for one, which at worst sends a request safe to repeat again at once instead of
+/// counting its failure against the host.
 fn key(local: SocketAddr, remote: SocketAddr) -> u64 {
     let ip = match remote.ip() {
         IpAddr::V4(ip) => u32::from(ip),

@@ -386,8 +386,18 @@ pub async fn closing_unread() -> Host {
 /// connection without answering: a server that may have acted on a request it never answered.
 /// `hits` counts requests read.
 pub async fn hanging_up_on_the_second_request() -> Host {
+    on_the_second_request(false).await
+}
+
+/// [`hanging_up_on_the_second_request`], but the connection is reset rather than closed, as
+/// a proxy or a crashing server may abort it after reading the request.
+pub async fn resetting_on_the_second_request() -> Host {
+    on_the_second_request(true).await
+}
+
+async fn on_the_second_request(reset: bool) -> Host {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    raw_host(listener, |mut stream, hits| async move {
+    raw_host(listener, move |mut stream, hits| async move {
         if read_request(&mut stream).await.is_none() {
             return;
         }
@@ -398,6 +408,10 @@ pub async fn hanging_up_on_the_second_request() -> Host {
         if read_request(&mut stream).await.is_some() {
             hits.fetch_add(1, Ordering::SeqCst);
         }
-        let _ = stream.shutdown().await;
+        if reset {
+            let _ = stream.set_zero_linger();
+        } else {
+            let _ = stream.shutdown().await;
+        }
     })
 }
