@@ -158,6 +158,9 @@ impl Inner {
         };
         let mut call = self.prepare(request)?;
         call.idempotency = idempotency;
+        // The first attempt's headers, built now so that a value that cannot be sent fails the
+        // call before any host is chosen; a later attempt builds its own.
+        let mut headers = Some(self.headers(&call)?);
 
         let mut state = policy.begin(idempotency, self.budget.as_ref(), Instant::now());
         // A retry goes to another host than the one that just failed, when one admits it.
@@ -182,7 +185,9 @@ impl Inner {
             let host_index = attempt.index();
             let number = state.attempts().saturating_add(1);
             let timeout = attempt_timeout.min(state.remaining(Instant::now()));
-            let ended = self.traced_attempt(&attempt, number, &call, timeout).await;
+            let ended = self
+                .traced_attempt(&attempt, number, &call, headers.take(), timeout)
+                .await;
             match ended.verdict {
                 Some(verdict) => attempt.report(verdict),
                 None => drop(attempt),
@@ -252,6 +257,7 @@ impl Inner {
         attempt: &Attempt<'_>,
         number: u32,
         call: &Prepared,
+        headers: Option<HeaderMap>,
         timeout: Duration,
     ) -> Ended {
         let host = attempt.url();
@@ -264,7 +270,7 @@ impl Inner {
         );
         let started = Instant::now();
         let ended = self
-            .attempt(host, attempt.index(), call, timeout)
+            .attempt(host, attempt.index(), call, headers, timeout)
             .instrument(span.clone())
             .await;
         span.record(
@@ -368,8 +374,15 @@ impl Inner {
         Ok(urls)
     }
 
-    async fn attempt(&self, host: &str, index: usize, call: &Prepared, timeout: Duration) -> Ended {
-        let request = match self.request(host, index, call) {
+    async fn attempt(
+        &self,
+        host: &str,
+        index: usize,
+        call: &Prepared,
+        headers: Option<HeaderMap>,
+        timeout: Duration,
+    ) -> Ended {
+        let request = match self.request(host, index, call, headers) {
             Ok(request) => request,
             Err(error) => return Ended::not_started(error),
         };
@@ -388,19 +401,23 @@ impl Inner {
         }
     }
 
-    /// The request of one attempt on host `index`: its URL, headers and body, authenticated
-    /// and signed for this attempt.
+    /// The request of one attempt on host `index`: its URL, headers (`headers` when built
+    /// already) and body, authenticated and signed for this attempt.
     fn request(
         &self,
         host: &str,
         index: usize,
         call: &Prepared,
+        headers: Option<HeaderMap>,
     ) -> Result<reqwest::Request, Error> {
         let url = match call.urls.get(index) {
             Some(base) => with_query(base, &call.query),
             None => return Err(Error::InvalidRequest(format!("no URL for host {host}"))),
         };
-        let mut headers = self.headers(call)?;
+        let mut headers = match headers {
+            Some(headers) => headers,
+            None => self.headers(call)?,
+        };
         if let Some(value) = self.auth.header(&call.context)? {
             headers.insert(AUTHORIZATION, value);
         }
@@ -548,7 +565,7 @@ impl Inner {
                 return Err(error);
             };
             // The same request, built again: what it was built from has not changed.
-            let Ok(again) = self.request(host, index, call) else {
+            let Ok(again) = self.request(host, index, call, None) else {
                 return Err(error);
             };
             replays += 1;

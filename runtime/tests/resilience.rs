@@ -635,3 +635,22 @@ async fn when_a_call_opens_every_breaker_its_last_error_is_kept() {
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
     assert_eq!(host.hits(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_header_that_cannot_be_sent_fails_the_call_before_any_host_is_chosen() {
+    let host = refusing().await;
+    let mut s = settings(&[&host]);
+    s.retries = 0;
+    s.circuit_breaker_open_failures = 1;
+    let conn = connect(s);
+    conn.send(Request::get("e")).await.expect_err("refused");
+    assert!(matches!(conn.snapshot()[0].state, BreakerState::Open { .. }));
+    // With every host out of rotation, the call's own mistake is still what it fails with.
+    let context = appwire::CallContext::new().with_track_id("track.session_id", "a\nb");
+    match conn.send(Request::get("e").context(context)).await {
+        Err(Error::InvalidRequest(message)) => {
+            assert!(message.contains("x-track-session-id"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
