@@ -644,7 +644,10 @@ async fn a_header_that_cannot_be_sent_fails_the_call_before_any_host_is_chosen()
     s.circuit_breaker_open_failures = 1;
     let conn = connect(s);
     conn.send(Request::get("e")).await.expect_err("refused");
-    assert!(matches!(conn.snapshot()[0].state, BreakerState::Open { .. }));
+    assert!(matches!(
+        conn.snapshot()[0].state,
+        BreakerState::Open { .. }
+    ));
     // With every host out of rotation, the call's own mistake is still what it fails with.
     let context = appwire::CallContext::new().with_track_id("track.session_id", "a\nb");
     match conn.send(Request::get("e").context(context)).await {
