@@ -49,7 +49,9 @@ impl GeneratedClient {
     pub(crate) fn new(hosts: &[String]) -> Result<Self, appwire::Error> {
         let hosts = hosts.join(",");
         let env = move |name: &str| (name == "BENCH_CATALOG_HOSTS").then(|| hosts.clone());
-        generated::catalog::Catalog::from_lookup(&env).map(Self)
+        use generated::catalog::Catalog;
+        let connection = Catalog::builder(&env)?.build()?;
+        Ok(Self(Catalog::new(connection)))
     }
 }
 

@@ -9,8 +9,9 @@ use indexmap::IndexMap;
 use openapiv3::OpenAPI;
 use proc_macro2::TokenStream;
 
+use crate::emit;
 use crate::error::GenerateError;
-use crate::{emit, ir};
+use crate::model::{self, SpecInput};
 
 /// What a client is generated from: a manifest, the OpenAPI specs of its target apps, and
 /// options. Paths are kept as given, for messages and the generated header.
@@ -160,14 +161,12 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, GenerateError> {
         Expansion::Deferred,
     )
     .map_err(GenerateError::Manifest)?;
-    let root: TokenStream = syn::parse_str::<syn::Path>(&inputs.options.runtime_path)
-        .map(|p| quote::quote!(#p))
-        .map_err(|e| {
-            GenerateError::Options(format!(
-                "runtime path `{}`: {e}",
-                inputs.options.runtime_path
-            ))
-        })?;
+    let root = syn::parse_str::<syn::Path>(&inputs.options.runtime_path).map_err(|e| {
+        GenerateError::Options(format!(
+            "runtime path `{}`: {e}",
+            inputs.options.runtime_path
+        ))
+    })?;
     let mut replace = IndexMap::new();
     for (name, path) in &inputs.options.replace {
         let parsed = syn::parse_str::<syn::Path>(path).map_err(|e| {
@@ -177,33 +176,45 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, GenerateError> {
         })?;
         replace.insert(name.clone(), parsed);
     }
-    let mut specs = IndexMap::new();
+    let mut parsed = IndexMap::new();
     for (key, (path, text)) in &inputs.specs {
         let spec: OpenAPI = serde_json::from_str(text).map_err(|e| GenerateError::Spec {
             file: Some(path.clone()),
             message: format!("not an OpenAPI 3.0 JSON document: {e}"),
         })?;
-        specs.insert(key.clone(), (path.display().to_string(), spec));
+        parsed.insert(key.clone(), (path.display().to_string(), spec));
     }
-    let ir = ir::build(
-        manifest.config(),
-        &ir::SpecSet {
-            specs: &specs,
-            replace: &replace,
-            root: &root,
-        },
-    )?;
-    let clients = ir
-        .connections
+    let specs = parsed
         .iter()
-        .map(|c| ClientSummary {
-            type_name: c.type_ident.to_string(),
-            key: c.key.clone(),
-            target: format!("{} {}", c.target.name, c.target.version),
-            events: c.methods.iter().map(|m| m.event.clone()).collect(),
+        .map(|(key, (file, api))| {
+            let text = &inputs.specs[key].1;
+            (key.clone(), SpecInput { file, text, api })
         })
         .collect();
-    let tokens = emit::emit(&ir, &root);
+    let model = model::build(manifest.config(), &specs, &replace).map_err(|problems| {
+        let (place, p) = problems.into_iter().next().expect("a problem");
+        let file = match place {
+            model::Place::Spec(key) => Some(inputs.specs[&key].0.clone()),
+            _ => None,
+        };
+        GenerateError::Spec {
+            file,
+            message: format!("{} (at {})", p.message, p.at),
+        }
+    })?;
+    let clients = model
+        .apps
+        .iter()
+        .flat_map(|app| {
+            app.clients.iter().map(|c| ClientSummary {
+                type_name: c.type_name.clone(),
+                key: c.key.clone(),
+                target: format!("{} {}", app.app.name, app.app.version),
+                events: c.events.iter().map(|e| e.name.clone()).collect(),
+            })
+        })
+        .collect();
+    let tokens = emit::emit(&model, &root);
     let file: syn::File = syn::parse2(tokens.clone())
         .map_err(|e| GenerateError::Options(format!("generated code does not parse: {e}")))?;
     let name = inputs.manifest_path.file_name().map_or_else(

@@ -1,7 +1,7 @@
-//! Rust identifiers for names that come from manifests and specs.
+//! Rust identifiers for names that come from manifests and specs, as text the emitter turns
+//! into tokens (a keyword becomes a raw identifier, `r#type`).
 
 use heck::{ToSnakeCase, ToUpperCamelCase};
-use proc_macro2::{Ident, Span};
 
 /// Rust's strict and reserved keywords, which can only be used as raw identifiers.
 const KEYWORDS: &[&str] = &[
@@ -13,24 +13,32 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// An identifier for an already snake- or camel-cased name, raw when it is a keyword.
-pub(crate) fn ident(name: &str) -> Ident {
+pub(crate) fn ident(name: &str) -> String {
     let name = appwire_manifest::naming::rust_ident(name);
     if KEYWORDS.contains(&name.as_str()) {
-        Ident::new_raw(&name, Span::call_site())
+        format!("r#{name}")
     } else {
-        Ident::new(&name, Span::call_site())
+        name
     }
 }
 
 /// A field or parameter name: `snake_case`.
-pub(crate) fn field(name: &str) -> Ident {
+pub(crate) fn field(name: &str) -> String {
     ident(&name.to_snake_case())
 }
 
 /// A type or variant name: `UpperCamelCase`.
-pub(crate) fn type_name(name: &str) -> Ident {
+pub(crate) fn type_name(name: &str) -> String {
     let camel = name.to_upper_camel_case();
     ident(if camel.is_empty() { "Value" } else { &camel })
+}
+
+/// The tokens of an identifier made by this module.
+pub(crate) fn tokens(name: &str) -> proc_macro2::Ident {
+    match name.strip_prefix("r#") {
+        Some(raw) => proc_macro2::Ident::new_raw(raw, proc_macro2::Span::call_site()),
+        None => proc_macro2::Ident::new(name, proc_macro2::Span::call_site()),
+    }
 }
 
 #[cfg(test)]
@@ -39,12 +47,12 @@ mod tests {
 
     #[test]
     fn identifiers_are_valid() {
-        assert_eq!(field("type").to_string(), "r#type");
-        assert_eq!(field("itemId").to_string(), "item_id");
-        assert_eq!(field("self").to_string(), "self_");
-        assert_eq!(field("2x").to_string(), "_2x");
-        assert_eq!(type_name("Dataset_Iris_").to_string(), "DatasetIris");
-        assert_eq!(type_name("image/png").to_string(), "ImagePng");
-        assert_eq!(type_name("").to_string(), "Value");
+        assert_eq!(field("type"), "r#type");
+        assert_eq!(field("itemId"), "item_id");
+        assert_eq!(field("self"), "self_");
+        assert_eq!(field("2x"), "_2x");
+        assert_eq!(type_name("Dataset_Iris_"), "DatasetIris");
+        assert_eq!(type_name("image/png"), "ImagePng");
+        assert_eq!(type_name(""), "Value");
     }
 }

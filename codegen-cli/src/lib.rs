@@ -12,11 +12,10 @@ mod emit;
 mod error;
 mod generate;
 mod ident;
-mod ir;
 pub mod macro_support;
+mod model;
 #[cfg(feature = "scaffold")]
 mod standalone;
-mod types;
 
 pub use builder::Builder;
 pub use error::GenerateError;

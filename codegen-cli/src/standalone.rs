@@ -130,7 +130,7 @@ impl Page<'_> {
              {rows}\
              \n\
              Each client is built with `from_env()` (its settings section of the manifest, `${{VAR}}`s from\n\
-             the environment) or `from_settings(..)`, and has one async method per event it calls.\n"
+             the environment) or `builder(..)`, and has one method per event it calls, returning a `Call` to `.await`.\n"
         )
     }
 }

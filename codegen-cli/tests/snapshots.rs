@@ -13,7 +13,12 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn check(snapshot: &str, manifest: &str, specs: &[(&str, &str)], replace: &[(&str, &str)]) {
+fn check(
+    snapshot: &str,
+    manifest: &str,
+    specs: &[(&str, &str)],
+    replace: &[(&str, &str)],
+) -> String {
     let specs: IndexMap<String, PathBuf> = specs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), fixture(v)))
@@ -41,6 +46,7 @@ fn check(snapshot: &str, manifest: &str, specs: &[(&str, &str)], replace: &[(&st
     );
     // Generation is deterministic.
     assert_eq!(generate(&inputs).expect("again").text, generated.text);
+    generated.text
 }
 
 const SIMPLE_SPEC: &str = "simple-example.openapi.json";
@@ -79,4 +85,44 @@ fn inventory_with_replaced_types() {
         &[],
         &[("ErrorInfo", "::appwire::ErrorInfo")],
     );
+}
+
+/// Schemas named like the prelude's and the runtime's items and like generated items, and two
+/// connections to one target app: every schema is defined once, under a name of its own.
+#[test]
+fn names_that_collide() {
+    let spec = "collisions.openapi.json";
+    let text = check(
+        "collisions",
+        "collisions.json",
+        &[("store", spec), ("store_backup", spec)],
+        &[],
+    );
+    let defined = |name: &str| {
+        text.matches(&format!("pub struct {name} {{"))
+            .chain(text.matches(&format!("pub enum {name} {{")))
+            .count()
+    };
+    for (schema, rust) in [
+        ("Item", "Item"),
+        ("Option", "Option2"),
+        ("Result", "Result2"),
+        ("Response", "Response2"),
+        ("Error", "Error2"),
+        ("String", "String2"),
+        ("Call", "Call2"),
+        ("Client", "Client2"),
+        ("Store", "Store2"),
+        ("StoreBackup", "StoreBackup2"),
+        ("GetItemResponse", "GetItemResponse"),
+    ] {
+        assert_eq!(defined(rust), 1, "{schema} as {rust}:\n{text}");
+    }
+    // Generated names come after the spec's.
+    assert_eq!(defined("GetItemResponse2"), 1, "{text}");
+    assert_eq!(defined("Store"), 0, "{text}");
+    assert!(text.contains("pub struct Store(Client);"), "{text}");
+    assert!(text.contains("pub struct StoreBackup(Client);"), "{text}");
+    assert!(text.contains("pub fn new_(&self)"), "{text}");
+    assert!(text.contains("pub type Vec2 = Vec<Store2>;"), "{text}");
 }

@@ -18,7 +18,7 @@ use crate::connection::{Connection, Inner};
 use crate::context::{CallContext, Inline, REQUEST_ID, REQUEST_TS, iso_utc, track_header, uuid_v4};
 use crate::error::{Error, ErrorResponse, TransportKind};
 use crate::pool::Attempt;
-use crate::request::{Body, CallOptions, Method, Request};
+use crate::request::{Body, Method, Request};
 use crate::response::RawResponse;
 use crate::retry::{Decision, GiveUp, Idempotency, Outcome, RetryPolicy, parse_retry_after};
 use crate::signing::RequestParts;
@@ -38,16 +38,6 @@ impl Connection {
             method = %request.method,
         );
         self.inner.call(request).instrument(span).await
-    }
-
-    /// [`send`](Self::send) with `options` applied under what the request sets itself (see
-    /// [`Request::with_options`]).
-    pub async fn send_with(
-        &self,
-        request: Request,
-        options: &CallOptions,
-    ) -> Result<RawResponse, Error> {
-        self.send(request.with_options(options)).await
     }
 }
 
@@ -286,6 +276,9 @@ impl Inner {
     /// What every attempt of a call sends, computed once: the route, the request id and time,
     /// the body; each attempt builds its headers from it.
     fn prepare(&self, request: Request) -> Result<Prepared, Error> {
+        if let Some(why) = request.invalid {
+            return Err(Error::InvalidRequest(why));
+        }
         let Request {
             event,
             method,

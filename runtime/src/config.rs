@@ -3,7 +3,7 @@
 
 use appwire_manifest::env::{self, Lookup};
 use appwire_manifest::naming;
-use appwire_manifest::{AppConfig, AppConnection, ConnectionSettings, SettingsError};
+use appwire_manifest::{AppConfig, ConnectionSettings, SettingsError};
 
 use crate::connection::{Connection, ConnectionBuilder};
 use crate::error::{ConfigError, Error};
@@ -34,75 +34,56 @@ impl Connection {
             .ok_or_else(|| settings_error(connection, SettingsError::Missing(key.to_owned())))?;
         let text = serde_json::Value::Object(section.clone()).to_string();
         let app = &config.app;
+        let plugin = conn.plugin_name.as_deref().map(|name| {
+            let version = conn.plugin_version.as_deref().unwrap_or(&conn.version);
+            (name, version)
+        });
         from_manifest(
             connection,
-            conn,
+            (&conn.name, &conn.version, plugin),
             (&app.name, &app.version),
-            Settings::Json { key, text: &text },
+            (key, text.as_str()),
             env,
         )
     }
 
     /// The connection generated code describes: built from the manifest's parts it embeds.
-    #[doc(hidden)]
-    pub fn from_parts(parts: &Parts, env: &dyn Lookup) -> Result<Self, Error> {
-        let settings = Settings::Json {
-            key: parts.settings_key,
-            text: parts.settings,
-        };
-        parts.builder(settings, env)?.build()
-    }
-
-    /// [`from_parts`](Self::from_parts) with `settings` instead of the manifest's.
-    #[doc(hidden)]
-    pub fn from_parts_with(
-        parts: &Parts,
-        settings: ConnectionSettings,
-        env: &dyn Lookup,
-    ) -> Result<Self, Error> {
-        parts
-            .builder(Settings::Given(Box::new(settings)), env)?
-            .build()
+    pub(crate) fn from_parts(parts: &Parts, env: &dyn Lookup) -> Result<Self, Error> {
+        parts.builder_from(env)?.build()
     }
 }
 
-/// What generated code embeds of a connection: the manifest's parts it is built from.
+/// What generated code embeds of a connection: the manifest's parts it is built from, as
+/// written (`${VAR}`s are expanded when the connection is built).
 #[doc(hidden)]
 #[derive(Debug, Clone, Copy)]
 pub struct Parts {
-    /// The caller app's name, as written in the manifest.
+    /// The caller app's name.
     pub caller_name: &'static str,
-    /// The caller app's version, as written in the manifest.
+    /// The caller app's version.
     pub caller_version: &'static str,
     /// The connection's key.
     pub connection: &'static str,
-    /// The `app_connections` entry, as JSON.
-    pub target: &'static str,
+    /// The target app's name.
+    pub target_name: &'static str,
+    /// The target app's version.
+    pub target_version: &'static str,
+    /// The target plugin's name and version, for a plugin's events.
+    pub plugin: Option<(&'static str, &'static str)>,
     /// The key of the connection's settings section.
     pub settings_key: &'static str,
-    /// The settings section, as JSON with its `${VAR}`s.
+    /// The settings section, as JSON: hopeit expands `${VAR}`s in the text before parsing it.
     pub settings: &'static str,
 }
 
 impl Parts {
-    fn builder(
-        &self,
-        settings: Settings<'_>,
-        env: &dyn Lookup,
-    ) -> Result<ConnectionBuilder, Error> {
-        let conn: AppConnection = serde_json::from_str(self.target).map_err(|e| {
-            settings_error(
-                self.connection,
-                SettingsError::Invalid {
-                    section: self.connection.to_owned(),
-                    path: appwire_manifest::JsonPath::from(["app_connections", self.connection]),
-                    message: e.to_string(),
-                },
-            )
-        })?;
+    /// A builder with the manifest's settings, `${VAR}`s expanded from `env`.
+    pub(crate) fn builder_from(&self, env: &dyn Lookup) -> Result<ConnectionBuilder, Error> {
+        let settings = (self.settings_key, self.settings);
+        let target = (self.target_name, self.target_version, self.plugin);
         from_manifest(
             self.connection,
-            &conn,
+            target,
             (self.caller_name, self.caller_version),
             settings,
             env,
@@ -110,13 +91,8 @@ impl Parts {
     }
 }
 
-/// Where a manifest connection's settings come from.
-enum Settings<'a> {
-    /// Its section's JSON text, `${VAR}`s not yet expanded.
-    Json { key: &'a str, text: &'a str },
-    /// Settings given in its place.
-    Given(Box<ConnectionSettings>),
-}
+/// A target app as written: name, version, and the plugin's name and version.
+type TargetText<'a> = (&'a str, &'a str, Option<(&'a str, &'a str)>);
 
 fn settings_error(connection: &str, source: SettingsError) -> Error {
     match source {
@@ -136,24 +112,21 @@ fn settings_error(connection: &str, source: SettingsError) -> Error {
 /// every unset variable named in one error.
 fn from_manifest(
     connection: &str,
-    conn: &AppConnection,
+    (name, version, plugin): TargetText<'_>,
     (caller_name, caller_version): (&str, &str),
-    settings: Settings<'_>,
+    (key, text): (&str, &str),
     env: &(impl Lookup + ?Sized),
 ) -> Result<ConnectionBuilder, Error> {
     // A sized view of `env`, which the manifest's functions take.
     let env = |name: &str| env.get(name);
     let mut unset: Vec<String> = Vec::new();
-    let settings = match settings {
-        Settings::Given(settings) => Some(*settings),
-        Settings::Json { key, text } => match ConnectionSettings::from_json(key, text, &env) {
-            Ok(settings) => Some(settings),
-            Err(SettingsError::Env(e)) => {
-                unset.extend(e.names);
-                None
-            }
-            Err(e) => return Err(settings_error(connection, e)),
-        },
+    let settings = match ConnectionSettings::from_json(key, text, &env) {
+        Ok(settings) => Some(settings),
+        Err(SettingsError::Env(e)) => {
+            unset.extend(e.names);
+            None
+        }
+        Err(e) => return Err(settings_error(connection, e)),
     };
     let mut expand = |text: &str| match env::expand(text, &env) {
         Ok(value) => value,
@@ -162,9 +135,8 @@ fn from_manifest(
             text.to_owned()
         }
     };
-    let mut target = Target::new(expand(&conn.name), expand(&conn.version));
-    if let Some(plugin) = &conn.plugin_name {
-        let version = conn.plugin_version.as_deref().unwrap_or(&conn.version);
+    let mut target = Target::new(expand(name), expand(version));
+    if let Some((plugin, version)) = plugin {
         target = target.with_plugin(expand(plugin), expand(version));
     }
     let caller = naming::app_key(&expand(caller_name), &expand(caller_version));
@@ -191,15 +163,9 @@ fn from_manifest(
 mod tests {
     use std::collections::HashMap;
 
-    use appwire_manifest::{AuthStrategy, Expansion, Manifest};
+    use appwire_manifest::{Expansion, Manifest};
 
     use super::*;
-
-    fn unsecured(connection_str: &str) -> ConnectionSettings {
-        let mut s = ConnectionSettings::new(connection_str);
-        s.auth_strategy = AuthStrategy::Unsecured;
-        s
-    }
 
     const MANIFEST: &str = r#"{
       "app": {"name": "caller", "version": "1.0"},
@@ -219,7 +185,9 @@ mod tests {
             caller_name: "client-example",
             caller_version: "${HOPEIT_APPS_API_VERSION}",
             connection: "conn",
-            target: r#"{"name":"simple-example","version":"0.30","client":"hopeit.apps_client.AppsClient","settings":null,"plugin_name":null,"plugin_version":null}"#,
+            target_name: "simple-example",
+            target_version: "0.30",
+            plugin: None,
             settings_key: "conn",
             settings: r#"{"connection_str":"${HOSTS}","auth_strategy":"UNSECURED","retries":2}"#,
         };
@@ -240,9 +208,6 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let given = unsecured("http://other:2");
-        let c = Connection::from_parts_with(&PARTS, given, &none).expect("settings given");
-        assert_eq!(c.hosts(), ["http://other:2"]);
     }
 
     #[test]

@@ -78,6 +78,7 @@ mod request;
 mod response;
 mod stale;
 mod target;
+mod typed;
 
 pub use connection::{Connection, ConnectionBuilder, DEFAULT_MAX_BODY_SIZE};
 pub use context::{CallContext, REQUEST_ID, REQUEST_TS};
@@ -85,6 +86,10 @@ pub use error::{ConfigError, Error, ErrorInfo, ErrorResponse, TransportKind};
 pub use request::{Body, CallOptions, Method, QueryValue, Request};
 pub use response::{RawResponse, Response};
 pub use target::Target;
+pub use typed::{Answer, Call, Client};
+
+/// The status of a response.
+pub use http::StatusCode;
 
 // Settings: the manifest's own types, so that a connection is configured in one vocabulary and
 // users depend on this crate alone.
@@ -126,9 +131,7 @@ pub mod __private {
     pub use serde_json;
 
     pub use crate::config::Parts;
-
-    /// A call under construction.
-    pub type Call = crate::Request;
+    pub use crate::typed::{Declared, IntoRequest};
 }
 
 #[cfg(test)]
@@ -156,6 +159,10 @@ mod tests {
         send_sync::<Request>();
         send_sync::<RawResponse>();
         send_sync::<ClientKey>();
+        send_sync::<Client>();
+        fn send_static<T: Send + 'static>() {}
+        send_static::<Call<String>>();
+        send_static::<Answer<String>>();
         fn error<T: std::error::Error + Send + Sync + 'static>() {}
         error::<Error>();
         error::<ConfigError>();

@@ -195,6 +195,8 @@ pub struct Request {
     pub(crate) deadline: Option<Duration>,
     pub(crate) headers: HeaderMap,
     pub(crate) context: Option<CallContext>,
+    /// Why the request cannot be sent, found while it was built.
+    pub(crate) invalid: Option<String>,
 }
 
 impl Request {
@@ -212,6 +214,7 @@ impl Request {
             deadline: None,
             headers: HeaderMap::new(),
             context: None,
+            invalid: None,
         }
     }
 
@@ -230,6 +233,15 @@ impl Request {
     pub fn query(mut self, key: impl Into<String>, value: impl QueryValue) -> Self {
         self.query.push((key.into(), value.to_query_value()));
         self
+    }
+
+    /// Adds a query argument when there is one.
+    #[must_use]
+    pub fn query_opt(self, key: impl Into<String>, value: Option<impl QueryValue>) -> Self {
+        match value {
+            Some(value) => self.query(key, value),
+            None => self,
+        }
     }
 
     /// Adds a list argument as repeated keys (`tag=a&tag=b`), as hopeit sends lists.
@@ -359,6 +371,26 @@ impl Request {
         self
     }
 
+    /// Adds a header parameter of the target's spec, such as a required track header; a value
+    /// that cannot be a header fails the call when it is sent.
+    #[must_use]
+    pub fn header_param(mut self, name: &'static str, value: &str) -> Self {
+        let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+            self.invalid
+                .get_or_insert_with(|| format!("`{name}` is not a valid header name"));
+            return self;
+        };
+        match HeaderValue::from_str(value) {
+            Ok(value) => self.header(header, value),
+            Err(_) => {
+                self.invalid.get_or_insert_with(|| {
+                    format!("the value of `{name}` is not a valid header value")
+                });
+                self
+            }
+        }
+    }
+
     /// Sets the calling side's context: track ids, the caller event, a forwarded
     /// `Authorization`.
     #[must_use]
@@ -411,7 +443,7 @@ impl Request {
 }
 
 /// Options shared by many calls, such as those of one generated client: applied with
-/// [`Request::with_options`] or [`Connection::send_with`](crate::Connection::send_with), under
+/// [`Request::with_options`] or by a [`Client`](crate::Client), under
 /// whatever a request sets itself.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]

@@ -32,6 +32,10 @@ pub mod snapshots {
     pub mod inventory_rs {
         include!("../../codegen-cli/tests/snapshots/inventory.rs");
     }
+    /// Schemas named like prelude, runtime and generated items; two connections to one app.
+    pub mod collisions_rs {
+        include!("../../codegen-cli/tests/snapshots/collisions.rs");
+    }
     /// The inventory fixture with `ErrorInfo` replaced by the runtime's.
     pub mod inventory_replaced_rs {
         include!("../../codegen-cli/tests/snapshots/inventory_replaced.rs");

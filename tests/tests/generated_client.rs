@@ -4,18 +4,24 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use appwire::{CallContext, CallOptions};
+use appwire::{CallContext, CallOptions, Client, RawResponse, StatusCode};
 use appwire_test_support::{Captured, Host, Reply, scripted};
 use appwire_tests::built::inventory::{
-    GetItemResponse, Inventory, InventoryApi, Item, ItemKind, ItemNotFound, SaveItemResponse,
+    GetItemResponse, Inventory, InventoryAdmin, Item, ItemKind, ItemNotFound, ReindexOptions,
+    SaveItemResponse,
 };
-use appwire_tests::built::inventory_admin::InventoryAdmin;
 
 const ITEM: &str = r#"{"id": "i-1", "name": "Hammer", "kind": "tool", "price": 9.5,
     "tags": ["steel"], "self": true, "dimensions": {"width": 2.0}}"#;
 
 fn env(host: &Host) -> HashMap<String, String> {
     HashMap::from([("INVENTORY_HOSTS".to_owned(), host.url.clone())])
+}
+
+/// A client of `host` with the manifest's settings.
+fn inventory(host: &Host) -> Inventory {
+    let connection = Inventory::builder(&env(host)).expect("settings");
+    Inventory::new(connection.build().expect("client"))
 }
 
 fn hammer() -> Item {
@@ -54,10 +60,10 @@ async fn a_get_with_declared_alternatives() {
             .body(r#"{"get_item": "rebuilding"}"#),
     })
     .await;
-    let client = Inventory::from_lookup(&env(&host)).expect("client");
+    let client = inventory(&host);
 
     let found = client
-        .get_item("i 1&2", Some("legacy"), None)
+        .get_item("i 1&2", Some("legacy"), None, "s-1")
         .await
         .expect("call");
     assert_eq!(found.status, 200);
@@ -75,9 +81,11 @@ async fn a_get_with_declared_alternatives() {
     );
     assert!(request.body.is_empty(), "GET sends no body");
     assert_hopeit_headers(&request);
+    // The target's required track header, a typed argument.
+    assert_eq!(request.header("x-track-session-id"), Some("s-1"));
 
     let missing = client
-        .get_item("i-2", None, Some("kit"))
+        .get_item("i-2", None, Some("kit"), "s-1")
         .await
         .expect("declared 404");
     assert_eq!(missing.status, 404);
@@ -90,7 +98,7 @@ async fn a_get_with_declared_alternatives() {
 
     // A declared 503 is an answer: decoded, not retried (the connection allows 2 retries).
     let busy = client
-        .get_item("i-3", None, None)
+        .get_item("i-3", None, None, "s-1")
         .await
         .expect("declared 503");
     assert!(matches!(&busy.value, GetItemResponse::ServiceUnavailable(s) if s == "rebuilding"));
@@ -109,7 +117,7 @@ async fn plain_values_text_lists_and_route_overrides() {
         _ => Reply::status(404),
     })
     .await;
-    let client = Inventory::from_lookup(&env(&host)).expect("client");
+    let client = inventory(&host);
 
     // `routes_override` of the settings, mangled as hopeit does.
     let count = client
@@ -149,44 +157,63 @@ async fn plain_values_text_lists_and_route_overrides() {
 }
 
 #[tokio::test]
-async fn untyped_methods_take_the_callers_types() {
+async fn a_plugin_connection_shares_the_apps_types() {
     let host = scripted(|_, _| Reply::json(r#"{"reindex": 7}"#)).await;
-    let admin = InventoryAdmin::from_lookup(&env(&host)).expect("client");
-    #[derive(serde::Serialize)]
-    struct Options {
-        full: bool,
-    }
-    let n: appwire::Response<u32> = admin
-        .reindex(&[("batch", "10")], &Options { full: true })
-        .await
-        .expect("reindex");
+    let connection = InventoryAdmin::builder(&env(&host)).expect("settings");
+    let admin = InventoryAdmin::new(connection.build().expect("client"));
+    let options = ReindexOptions {
+        full: Some(true),
+        batch: None,
+    };
+    let n = admin.reindex(&options).await.expect("reindex");
     assert_eq!(n.value, 7);
     let request = host.last();
     assert_eq!(request.path, "/api/inventory/2x1/admin-tools/2x1/reindex");
-    assert_eq!(request.query.as_deref(), Some("batch=10"));
     assert_eq!(&request.body[..], br#"{"full":true}"#);
 }
 
 #[tokio::test]
-async fn per_call_options_and_the_trait() {
+async fn untyped_methods_take_the_callers_types() {
+    use appwire_tests::snapshots::client_example_untyped_rs::SimpleExampleConn;
+
+    let host = scripted(|_, _| Reply::json(r#"{"save_something": "saved"}"#)).await;
+    let env = HashMap::from([("HOPEIT_SIMPLE_EXAMPLE_HOSTS".to_owned(), host.url.clone())]);
+    let connection = SimpleExampleConn::builder(&env)
+        .expect("settings")
+        .with_settings(|s| s.auth_strategy = appwire::AuthStrategy::Unsecured);
+    let client = SimpleExampleConn::new(connection.build().expect("client"));
+    #[derive(serde::Serialize)]
+    struct Thing {
+        id: &'static str,
+    }
+    let saved: appwire::Response<String> = client
+        .save_something(&[("user", "u")], &Thing { id: "a" })
+        .await
+        .expect("saved");
+    assert_eq!(saved.value, "saved");
+    let request = host.last();
+    assert_eq!(request.path, "/api/simple-example/0x30/save-something");
+    assert_eq!(request.query.as_deref(), Some("user=u"));
+    assert_eq!(&request.body[..], br#"{"id":"a"}"#);
+}
+
+#[tokio::test]
+async fn client_options_and_per_call_options() {
     let host = scripted(|_, _| Reply::json(ITEM)).await;
-    let client = Inventory::from_lookup(&env(&host)).expect("client");
     let context = CallContext::new()
         .with_event_name("show_item")
-        .with_track_id("track.session_id", "s-42")
         .with_track_id("track.request_id", "r-1");
     let options = CallOptions::new()
         .attempt_timeout(Duration::from_secs(2))
         .context(context);
+    let client = inventory(&host).with_options(options);
 
-    // Through the trait, as code under test that takes `impl InventoryApi` would call it.
-    async fn fetch(api: &impl InventoryApi) -> GetItemResponse {
-        api.get_item("i-1", None, None).await.expect("call").value
-    }
-    assert!(matches!(
-        fetch(&client.with_options(options)).await,
-        GetItemResponse::Ok(_)
-    ));
+    let answer = client
+        .get_item("i-1", None, None, "s-42")
+        .deadline(Duration::from_secs(5))
+        .await
+        .expect("call");
+    assert!(matches!(answer.value, GetItemResponse::Ok(_)));
     let request = host.last();
     assert_eq!(
         request.header("x-track-client-event-name"),
@@ -194,10 +221,64 @@ async fn per_call_options_and_the_trait() {
     );
     assert_eq!(request.header("x-track-session-id"), Some("s-42"));
     assert_eq!(request.header("x-track-request-id"), Some("r-1"));
+
+    let other = CallContext::new().with_event_name("edit_item");
+    client
+        .get_item("i-1", None, None, "s-42")
+        .context(other)
+        .await
+        .expect("call");
+    assert_eq!(
+        host.last().header("x-track-client-event-name"),
+        Some("edit_item"),
+        "a call's own context wins over the client's"
+    );
+}
+
+/// Code that uses a generated client is tested with a stand-in for the target: it sees the
+/// requests the client would send, and its answers decode as the target's would.
+#[tokio::test]
+async fn a_stand_in_answers_for_the_target() {
+    let stand_in = Client::stand_in(|request| {
+        assert_eq!(request.event(), "get_item");
+        let id = &request.query_pairs()[0].1;
+        match id.as_str() {
+            "i-1" => RawResponse::from_json(StatusCode::OK, &hammer()),
+            "i-2" => RawResponse::from_json(StatusCode::NOT_FOUND, &serde_json::json!({"id": id})),
+            _ => RawResponse::from_json(StatusCode::CONFLICT, &"undeclared"),
+        }
+    });
+    let client = Inventory::new(stand_in);
+    let found = client
+        .get_item("i-1", None, None, "s")
+        .await
+        .expect("found");
+    assert!(matches!(&found.value, GetItemResponse::Ok(item) if *item == hammer()));
+    let missing = client.get_item("i-2", None, None, "s").await.expect("404");
+    assert!(
+        matches!(&missing.value, GetItemResponse::NotFound(ItemNotFound { id }) if id == "i-2")
+    );
+    let err = client
+        .get_item("i-3", None, None, "s")
+        .await
+        .expect_err("undeclared 409");
+    assert_eq!(err.status(), Some(StatusCode::CONFLICT));
+    assert!(client.client().connection().is_none());
+}
+
+#[tokio::test]
+async fn a_header_argument_that_cannot_be_sent_fails_the_call() {
+    let host = scripted(|_, _| Reply::json(ITEM)).await;
+    let err = inventory(&host)
+        .get_item("i-1", None, None, "line\nbreak")
+        .await
+        .expect_err("invalid header");
+    assert!(matches!(err, appwire::Error::InvalidRequest(_)), "{err:?}");
+    assert_eq!(host.hits(), 0, "nothing was sent");
 }
 
 #[tokio::test]
 async fn a_missing_variable_is_named() {
-    let err = Inventory::from_lookup(&HashMap::<String, String>::new()).expect_err("no hosts");
+    let err = Inventory::builder(&HashMap::<String, String>::new()).expect_err("no hosts");
     assert!(err.to_string().contains("INVENTORY_HOSTS"), "{err}");
 }

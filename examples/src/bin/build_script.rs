@@ -12,7 +12,8 @@ mod clients {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let host = catalog_host("host a").await;
-    let catalog = clients::Catalog::from_lookup(&env(&[&host]))?;
+    let connection = clients::Catalog::builder(&env(&[&host]))?.build()?;
+    let catalog = clients::Catalog::new(connection);
     let items = catalog.list_items(None).await?;
     println!("list_items -> {} {}", items.status, items.value.len());
     for item in items.value {

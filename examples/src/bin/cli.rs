@@ -17,7 +17,8 @@ mod clients {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let host = catalog_host("host a").await;
-    let catalog = clients::Catalog::from_lookup(&env(&[&host]))?;
+    let connection = clients::Catalog::builder(&env(&[&host]))?.build()?;
+    let catalog = clients::Catalog::new(connection);
     let saved = catalog
         .save_item(&clients::catalog::Item {
             id: "item-7".into(),

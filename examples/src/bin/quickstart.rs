@@ -33,7 +33,14 @@ async fn show(catalog: &Catalog, id: &str) -> Result<(), appwire::Error> {
 }
 
 fn hosts_state(catalog: &Catalog, hosts: &[(&str, &Host)]) {
-    for (snapshot, (name, _)) in catalog.connection().snapshot().iter().zip(hosts) {
+    for (snapshot, (name, _)) in catalog
+        .client()
+        .connection()
+        .map(|c| c.snapshot())
+        .unwrap_or_default()
+        .iter()
+        .zip(hosts)
+    {
         let state = match snapshot.state {
             BreakerState::Closed => "closed".to_owned(),
             BreakerState::HalfOpen => "half-open".to_owned(),
@@ -57,8 +64,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (a, b) = (catalog_host("host a").await, catalog_host("host b").await);
     let hosts = [("a", &a), ("b", &b)];
     // The manifest's settings read `${CATALOG_HOSTS}`; `Catalog::from_env()` reads the process
-    // environment, here the example hands it the two local hosts.
-    let catalog = Catalog::from_lookup(&env(&[&a, &b]))?;
+    // environment; here `Catalog::builder` is handed the two local hosts instead.
+    let connection = Catalog::builder(&env(&[&a, &b]))?.build()?;
+    let catalog = Catalog::new(connection);
 
     println!("Round robin over two hosts (GET /api/catalog/0x30/get-item):");
     for id in ["item-1", "item-2", "item-3", "missing-1"] {

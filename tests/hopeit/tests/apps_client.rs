@@ -14,10 +14,10 @@ use std::time::Duration;
 use appwire::auth::AuthError;
 use appwire::breaker::BreakerState;
 use appwire::{CallOptions, Error, SecretString};
-use appwire_hopeit_tests::clients::auth_echo::AuthEcho;
-use appwire_hopeit_tests::clients::target::{Item, LookupResponse, NotFound, Target};
-use appwire_hopeit_tests::clients::target_signed::TargetSigned;
-use common::{from_event, host, instance, is_open};
+use appwire_hopeit_tests::clients::AuthEcho;
+use appwire_hopeit_tests::clients::TargetSigned;
+use appwire_hopeit_tests::clients::appwire_target::{Item, LookupResponse, NotFound, Target};
+use common::{SESSION, from_event, host, instance, is_open};
 use tokio::time::Instant;
 
 fn hosts(fleet: &appwire_hopeit_tests::Fleet) -> (String, String) {
@@ -33,7 +33,10 @@ async fn get_with_query_param() {
         return;
     };
     let target = common::target(&fleet);
-    let answer = target.inspect("item-1", 2, None).await.expect("GET");
+    let answer = target
+        .inspect("item-1", 2, None, SESSION)
+        .await
+        .expect("GET");
     assert_eq!(answer.status, 200);
     let query = &answer.value.query;
     assert_eq!(
@@ -55,7 +58,11 @@ async fn post_list_response() {
         tags: None,
         price: None,
     };
-    let parts = target.split_item(2, &item).await.expect("POST").value;
+    let parts = target
+        .split_item(2, SESSION, &item)
+        .await
+        .expect("POST")
+        .value;
     assert_eq!(parts.len(), 2);
     assert!(parts.iter().all(|p| p.qty == 5 && p.name == "Hammer"));
 }
@@ -65,11 +72,18 @@ async fn plugin_route_with_forward_context_sends_basic_auth() {
     let Some(fleet) = common::fleet(1).await else {
         return;
     };
-    let plugin = AuthEcho::from_lookup(fleet.env()).expect("client");
+    let plugin = AuthEcho::builder(fleet.env())
+        .and_then(|b| b.build())
+        .map(AuthEcho::new)
+        .expect("client");
     let incoming = common::context("forward").with_authorization("Basic dXNlcjpwYXNz");
     let options = CallOptions::new().context(incoming);
 
-    let answer = plugin.with_options(options).whoami().await.expect("whoami");
+    let answer = plugin
+        .with_options(options)
+        .whoami(SESSION)
+        .await
+        .expect("whoami");
     assert_eq!(answer.value.auth_type, "Basic");
     assert_eq!(answer.value.payload, "dXNlcjpwYXNz");
     // `/api/appwire-target/1x0/auth-echo/1x0/whoami`, run by the plugin on the target app.
@@ -79,7 +93,7 @@ async fn plugin_route_with_forward_context_sends_basic_auth() {
     // With nothing to forward the call is not made (hopeit fails with a `KeyError`).
     let err = plugin
         .with_options(from_event("forward"))
-        .whoami()
+        .whoami(SESSION)
         .await
         .expect_err("nothing to forward");
     assert!(
@@ -94,9 +108,9 @@ async fn unsecured_sends_no_authorization_header() {
         return;
     };
     let target = common::target(&fleet);
-    assert!(target.inspect("i-1", 1, None).await.is_ok());
+    assert!(target.inspect("i-1", 1, None, SESSION).await.is_ok());
     // The Bearer-only event tells whether an Authorization header arrived.
-    let err = target.secret().await.expect_err("no credentials");
+    let err = target.secret(SESSION).await.expect_err("no credentials");
     let text = err.response().expect("response").text().into_owned();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
     assert!(
@@ -129,8 +143,8 @@ async fn retry_fails_over_to_host2() {
     let target = common::target(&fleet);
 
     assert_eq!(instance(&target).await, host2);
-    assert_eq!(host(target.connection(), 0).failures, 1);
-    assert_eq!(host(target.connection(), 1).failures, 0);
+    assert_eq!(host(common::connection(target.client()), 0).failures, 1);
+    assert_eq!(host(common::connection(target.client()), 1).failures, 0);
 }
 
 #[tokio::test]
@@ -139,14 +153,14 @@ async fn both_hosts_failing_is_an_error() {
         return;
     };
     let target = common::target(&fleet);
-    let err = target.explode().await.expect_err("both fail");
+    let err = target.explode(SESSION).await.expect_err("both fail");
     assert!(
         matches!(&err, Error::RetriesExhausted { attempts: 2, last } if last.status().is_some_and(|s| s == 500)),
         "{err:?}"
     );
     // One attempt on each host.
-    assert_eq!(host(target.connection(), 0).failures, 1);
-    assert_eq!(host(target.connection(), 1).failures, 1);
+    assert_eq!(host(common::connection(target.client()), 0).failures, 1);
+    assert_eq!(host(common::connection(target.client()), 1).failures, 1);
 }
 
 #[tokio::test]
@@ -156,16 +170,18 @@ async fn retries_0_makes_one_attempt() {
     };
     let mut settings = fleet.settings("target").expect("settings");
     settings.retries = 0;
-    let target = Target::from_settings(settings)
+    let target = Target::builder(fleet.env())
+        .and_then(|b| b.with_settings(|s| *s = settings).build())
+        .map(Target::new)
         .expect("client")
         .with_options(from_event("browse"));
-    let err = target.explode().await.expect_err("fails");
+    let err = target.explode(SESSION).await.expect_err("fails");
     assert!(
         matches!(&err, Error::RetriesExhausted { attempts: 1, .. }),
         "{err:?}"
     );
-    assert_eq!(host(target.connection(), 0).failures, 1);
-    assert_eq!(host(target.connection(), 1).failures, 0);
+    assert_eq!(host(common::connection(target.client()), 0).failures, 1);
+    assert_eq!(host(common::connection(target.client()), 1).failures, 0);
 }
 
 #[tokio::test]
@@ -176,19 +192,21 @@ async fn status_401_is_unauthorized() {
     let (host1, host2) = (fleet.servers()[0].url(), fleet.servers()[1].url());
     let mut settings = fleet.settings("target_signed").expect("settings");
     settings.appwire.bearer_token = Some(SecretString::new(common::forged_token()));
-    let forged = TargetSigned::from_settings(settings)
+    let forged = TargetSigned::builder(fleet.env())
+        .and_then(|b| b.with_settings(|s| *s = settings).build())
+        .map(TargetSigned::new)
         .expect("client")
         .with_options(from_event("sign_in"));
 
     // Not retried: each call is answered by the host whose turn it is.
     for expected in [host1, host2] {
-        match forged.secret().await {
+        match forged.secret(SESSION).await {
             Err(Error::Unauthorized(response)) => assert_eq!(response.host, expected),
             other => panic!("{other:?}"),
         }
     }
     // Not a failure of the host either.
-    let hosts = forged.connection().snapshot();
+    let hosts = common::connection(forged.client()).snapshot();
     assert!(hosts.iter().all(|h| h.failures == 0), "{hosts:?}");
 }
 
@@ -200,7 +218,7 @@ async fn breaker_opens_after_n_failures() {
     let (_, host2) = hosts(&fleet);
     fleet.servers_mut()[0].stop().await.expect("stop host1");
     let target = common::target(&fleet);
-    let conn = target.connection();
+    let conn = common::connection(target.client());
 
     // `circuit_breaker_open_failures: 2`; every call is answered by host2 meanwhile.
     assert_eq!(instance(&target).await, host2);
@@ -224,16 +242,18 @@ async fn all_hosts_open_is_no_healthy_host() {
     // Open long enough that no breaker half-opens before the last call, however slow the run.
     let mut settings = fleet.settings("target").expect("settings");
     settings.circuit_breaker_open_seconds = 30;
-    let target = Target::from_settings(settings)
+    let target = Target::builder(fleet.env())
+        .and_then(|b| b.with_settings(|s| *s = settings).build())
+        .map(Target::new)
         .expect("client")
         .with_options(from_event("browse"));
     // Two failing calls, each failing on both hosts, open both breakers.
     for _ in 0..2 {
-        assert!(target.explode().await.is_err());
+        assert!(target.explode(SESSION).await.is_err());
     }
     // Then no call leaves, whatever its event.
     let err = target
-        .inspect("i-1", 1, None)
+        .inspect("i-1", 1, None, SESSION)
         .await
         .expect_err("no healthy host");
     let Error::NoHealthyHost { connection, .. } = &err else {
@@ -253,7 +273,7 @@ async fn breaker_recovery_timeline() {
     let (host1, host2) = hosts(&fleet);
     fleet.servers_mut()[0].stop().await.expect("stop host1");
     let target = common::target(&fleet);
-    let conn = target.connection();
+    let conn = common::connection(target.client());
 
     // Two failures open host1 for `circuit_breaker_open_seconds` (1 s); calls go to host2.
     for _ in 0..3 {
@@ -299,12 +319,15 @@ async fn responses_for_object_and_list() {
         return;
     };
     let target = common::target(&fleet);
-    let object = target.lookup("missing").await.expect("declared 404");
+    let object = target
+        .lookup("missing", SESSION)
+        .await
+        .expect("declared 404");
     assert!(
         matches!(&object.value, LookupResponse::NotFound(NotFound { item_id }) if item_id == "missing"),
         "{object:?}"
     );
-    let list = target.lookup("twin").await.expect("declared 409");
+    let list = target.lookup("twin", SESSION).await.expect("declared 409");
     let LookupResponse::Conflict(items) = &list.value else {
         panic!("{list:?}")
     };
@@ -318,7 +341,7 @@ async fn text_plain_with_str() {
         return;
     };
     let target = common::target(&fleet);
-    let text = target.describe().await.expect("text");
+    let text = target.describe(SESSION).await.expect("text");
     assert_eq!(text.headers["content-type"], "text/plain");
     assert_eq!(text.value, "A catalog of items");
 }
@@ -329,12 +352,15 @@ async fn unhandled_status_with_status_and_body() {
         return;
     };
     let target = common::target(&fleet);
-    let err = target.lookup("locked").await.expect_err("undeclared 403");
+    let err = target
+        .lookup("locked", SESSION)
+        .await
+        .expect_err("undeclared 403");
     let Error::Status(response) = &err else {
         panic!("{err:?}")
     };
     assert_eq!(response.status, 403);
     assert_eq!(response.text(), r#"{"reason":"locked is locked"}"#);
     assert!(!err.is_retryable());
-    assert_eq!(host(target.connection(), 0).failures, 0);
+    assert_eq!(host(common::connection(target.client()), 0).failures, 0);
 }

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use appwire::breaker::BreakerState;
-use appwire_hopeit_tests::clients::target::Target;
-use common::{host, is_open};
+use appwire_hopeit_tests::clients::appwire_target::Target;
+use common::{SESSION, host, is_open};
 use tokio::time::Instant;
 
 /// Calls made one after the other in a task, with the instance that answered each.
@@ -26,7 +26,7 @@ impl Load {
             let (target, answers, running) = (target.clone(), answers.clone(), running.clone());
             async move {
                 while running.load(Ordering::Relaxed) {
-                    let answer = target.inspect("i-1", 1, None).await;
+                    let answer = target.inspect("i-1", 1, None, SESSION).await;
                     let answer = answer.map(|r| r.value.instance);
                     answers
                         .lock()
@@ -89,7 +89,7 @@ async fn stopping_an_instance_mid_run_fails_over_opens_its_breaker_and_restartin
     let a = fleet.servers()[0].instance();
     let b = fleet.servers()[1].instance();
     let target = common::target(&fleet);
-    let conn = target.connection().clone();
+    let conn = common::connection(target.client()).clone();
     let load = Load::start(&target);
     let limit = Duration::from_secs(10);
     load.until_answered_by(&a, 0, limit).await;

@@ -7,8 +7,7 @@ use std::time::Duration;
 use appwire::breaker::BreakerState;
 use appwire::pool::HostSnapshot;
 use appwire::{CallContext, CallOptions};
-use appwire_hopeit_tests::clients::target::Target;
-use appwire_hopeit_tests::clients::target_signed::TargetSigned;
+use appwire_hopeit_tests::clients::{Target, TargetSigned};
 use appwire_hopeit_tests::{Fleet, Hopeit};
 use tokio::time::Instant;
 
@@ -36,22 +35,34 @@ pub fn from_event(event: &str) -> CallOptions {
 
 /// The `target` client with the manifest's settings, calling from the event `browse`.
 pub fn target(fleet: &Fleet) -> Target {
-    Target::from_lookup(fleet.env())
+    Target::builder(fleet.env())
+        .and_then(|b| b.build())
+        .map(Target::new)
         .expect("target client")
         .with_options(from_event("browse"))
 }
 
 /// The `target_signed` client with the manifest's settings, calling from the event `sign_in`.
 pub fn target_signed(fleet: &Fleet) -> TargetSigned {
-    TargetSigned::from_lookup(fleet.env())
+    TargetSigned::builder(fleet.env())
+        .and_then(|b| b.build())
+        .map(TargetSigned::new)
         .expect("target_signed client")
         .with_options(from_event("sign_in"))
 }
 
 /// The instance that answered an `inspect` call of `target`.
 pub async fn instance(target: &Target) -> String {
-    let answer = target.inspect("i-1", 1, None).await.expect("inspect");
+    let answer = target
+        .inspect("i-1", 1, None, SESSION)
+        .await
+        .expect("inspect");
     answer.value.instance
+}
+
+/// The connection a client calls through.
+pub fn connection(client: &appwire::Client) -> &appwire::Connection {
+    client.connection().expect("a client of a real connection")
 }
 
 /// The state of the `index`th host of a connection.

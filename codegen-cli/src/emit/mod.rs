@@ -1,0 +1,140 @@
+//! Rust tokens from the [`Model`]: the only place the generator writes tokens.
+//!
+//! Generated code names the runtime through one path (`root`, `::appwire` by default): serde
+//! and the other crates it needs come from `root::__private`, so a user's crate depends on the
+//! runtime alone. Each target app is a module that imports the few runtime items it uses;
+//! their names and the standard prelude's are reserved in it, so that a schema never shadows
+//! them (see `model::names`).
+
+mod client;
+mod docs;
+mod types;
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::ident;
+use crate::model::{Answer, CallShape, EventKind, Model, TargetApp, Ty, TypeKind};
+
+pub(crate) fn emit(model: &Model, root: &syn::Path) -> TokenStream {
+    let root = quote!(#root);
+    let apps = model.apps.iter().map(|app| target_app(model, app, &root));
+    quote!(#(#apps)*)
+}
+
+fn target_app(model: &Model, app: &TargetApp, root: &TokenStream) -> TokenStream {
+    let module = ident::tokens(&app.module);
+    let spec = match &app.spec_file {
+        Some(f) => format!(" Its types come from the OpenAPI spec `{f}`."),
+        None => " No OpenAPI spec was given: each method takes the types of its query, body and answer as type parameters.".to_owned(),
+    };
+    let doc = format!(
+        " App `{}` version `{}`: the clients of its connections and the types they use.{spec}",
+        app.app.name, app.app.version
+    );
+    let serde = format!("{root}::__private::serde").replace(' ', "");
+    let defs = app.types.iter().map(|d| types::definition(app, d, &serde));
+    let answers = app.answers.iter().map(|a| types::answer(app, a, root));
+    let clients = app
+        .clients
+        .iter()
+        .map(|c| client::client(&model.caller, app, c, root));
+    let exported = app.clients.iter().map(|c| ident::tokens(&c.type_name));
+    let imports = imports(app, root);
+    // A caller uses some of a module's items, and the code may be included in a binary or a
+    // private module: what is unused or unexported there must not warn. Fields and variants
+    // are documented where the spec says something of them.
+    quote! {
+        #[doc = #doc]
+        #[allow(dead_code, missing_docs, unreachable_pub)]
+        pub mod #module {
+            #imports
+
+            #(#defs)*
+            #(#answers)*
+            #(#clients)*
+        }
+
+        #[allow(unused_imports, unreachable_pub)]
+        pub use self::#module::{#(#exported),*};
+    }
+}
+
+/// The `use`s of a target app's module: the runtime's items every client uses, and those of
+/// its types as they need them.
+fn imports(app: &TargetApp, root: &TokenStream) -> TokenStream {
+    let mut used = Used::default();
+    for def in &app.types {
+        match &def.kind {
+            TypeKind::Struct(fields) => fields.iter().for_each(|f| used.ty(&f.ty)),
+            TypeKind::Alias(t) => used.ty(t),
+            TypeKind::Enum(_) => {}
+        }
+    }
+    for a in &app.answers {
+        used.ty(&a.ok.ty);
+        a.alternatives
+            .iter()
+            .for_each(|alt| used.ty(&alt.returned.ty));
+    }
+    for e in app.clients.iter().flat_map(|c| &c.events) {
+        let EventKind::Call(call) = &e.kind;
+        if let CallShape::Typed(typed) = &call.shape {
+            typed.params.iter().for_each(|p| used.ty(&p.ty));
+            if let Some(body) = &typed.body {
+                used.ty(&body.ty);
+            }
+            if let Answer::Plain(r) = &typed.answer {
+                used.ty(&r.ty);
+            }
+        }
+    }
+    let mut runtime = vec![quote!(Call), quote!(CallOptions), quote!(Client)];
+    runtime.extend([quote!(ConnectionBuilder), quote!(Error), quote!(Lookup)]);
+    if !app.answers.is_empty() {
+        runtime.push(quote!(RawResponse));
+    }
+    runtime.extend([quote!(Request), quote!(Response)]);
+    let serde = (!app.types.is_empty())
+        .then(|| quote!(use #root::__private::serde::{Deserialize, Serialize};));
+    let map = used.map.then(|| {
+        quote!(
+            use ::std::collections::BTreeMap;
+        )
+    });
+    let bytes = used.bytes.then(|| quote!(use #root::__private::Bytes;));
+    let json = used
+        .json
+        .then(|| quote!(use #root::__private::serde_json::Value as JsonValue;));
+    quote! {
+        #map
+        #[allow(unused_imports)]
+        use #root::{#(#runtime),*};
+        #bytes
+        #serde
+        #json
+    }
+}
+
+/// The imported types some type uses.
+#[derive(Default)]
+struct Used {
+    map: bool,
+    bytes: bool,
+    json: bool,
+}
+
+impl Used {
+    fn ty(&mut self, t: &Ty) {
+        match t {
+            Ty::Map(v) => {
+                self.map = true;
+                self.ty(v);
+            }
+            Ty::List(t) | Ty::Option(t) => self.ty(t),
+            Ty::Bytes => self.bytes = true,
+            Ty::Json => self.json = true,
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,641 @@
+//! The model from a manifest and the target apps' specs, every problem collected.
+
+use appwire_manifest::{AppConfig, EventConnectionType, JsonPath, naming};
+use indexmap::IndexMap;
+use openapiv3::{
+    OpenAPI, Operation, Parameter, ParameterData, ParameterSchemaOrContent, ReferenceOr, Schema,
+    SchemaKind, Type,
+};
+
+use super::names::{Namespace, RESERVED_METHODS, RESERVED_TYPES};
+use super::types::TypeSpace;
+use super::{
+    Alternative, Answer, AnswerEnum, AnswerId, App, CallShape, ClientDef, Decode, Docs, EventDef,
+    EventKind, HttpCall, Model, Param, ParamPlace, Payload, Returned, TargetApp, Ty, TypedCall,
+};
+use crate::ident;
+
+/// A spec given for an app connection.
+pub(crate) struct SpecInput<'a> {
+    /// The file, as shown in messages.
+    pub(crate) file: &'a str,
+    pub(crate) text: &'a str,
+    pub(crate) api: &'a OpenAPI,
+}
+
+/// What kind of problem keeps code from being generated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fault {
+    /// A spec for a connection no event uses.
+    SpecUnused,
+    /// Two different specs for one target app.
+    SpecConflict,
+    /// A construct of the spec the generator does not support.
+    SpecUnsupported,
+    /// A `$ref` naming no schema.
+    SpecRef,
+    /// An event without its path or method in the spec.
+    SpecOperation,
+    /// An operation without a 200 response.
+    SpecResponse,
+}
+
+/// Something that keeps code from being generated, at a JSON path of a file.
+#[derive(Debug)]
+pub(crate) struct Problem {
+    pub(crate) code: Fault,
+    pub(crate) at: JsonPath,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
+}
+
+impl Problem {
+    pub(crate) fn new(code: Fault, at: JsonPath, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            at,
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    pub(crate) fn unsupported(at: JsonPath, message: impl Into<String>) -> Self {
+        Self::new(Fault::SpecUnsupported, at, message)
+    }
+
+    pub(crate) fn dangling(at: JsonPath, reference: &str, known: Vec<&str>) -> Self {
+        let mut known = known;
+        known.truncate(8);
+        Self {
+            help: Some(match known.is_empty() {
+                true => "the spec's `components.schemas` is empty".to_owned(),
+                false => format!("the spec's schemas include {}", list(known.iter())),
+            }),
+            ..Self::new(
+                Fault::SpecRef,
+                at,
+                format!("`{reference}` names no schema of the spec"),
+            )
+        }
+    }
+
+    fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+/// Where a problem is.
+#[derive(Debug)]
+pub(crate) enum Place {
+    /// In the spec given for this connection key.
+    Spec(String),
+    /// In the manifest.
+    Manifest,
+    /// In the options the generator was given.
+    Options,
+}
+
+/// The problems found, each with its place.
+pub(crate) type Problems = Vec<(Place, Problem)>;
+
+/// Builds the model of `config`'s clients with the specs of its connections.
+pub(crate) fn build(
+    config: &AppConfig,
+    specs: &IndexMap<String, SpecInput<'_>>,
+    replace: &IndexMap<String, syn::Path>,
+) -> Result<Model, Problems> {
+    let mut problems = Problems::new();
+    // Target events by connection, in the order callers first name them.
+    let mut calls: IndexMap<&str, IndexMap<&str, (EventConnectionType, Vec<String>)>> =
+        IndexMap::new();
+    for (caller, event) in &config.events {
+        for c in &event.connections {
+            let entry = calls
+                .entry(c.app_connection.as_str())
+                .or_default()
+                .entry(c.event.as_str())
+                .or_insert((c.kind, Vec::new()));
+            if !entry.1.contains(caller) {
+                entry.1.push(caller.clone());
+            }
+        }
+    }
+    for key in specs.keys().filter(|k| !calls.contains_key(k.as_str())) {
+        problems.push((
+            Place::Options,
+            Problem::new(
+                Fault::SpecUnused,
+                JsonPath::root(),
+                format!("a spec is given for `{key}`, but no event connects through an app connection of that name"),
+            )
+            .with_help(format!("the connections events use: {}", list(calls.keys()))),
+        ));
+    }
+
+    // Connections grouped by target app, in the order they are first used.
+    let mut apps: IndexMap<App, Vec<&str>> = IndexMap::new();
+    for key in calls.keys() {
+        // The manifest's checks ensure every connection is declared.
+        if let Some(conn) = config.app_connections.get(*key) {
+            let app = App {
+                name: conn.name.clone(),
+                version: conn.version.clone(),
+            };
+            apps.entry(app).or_default().push(key);
+        }
+    }
+
+    let mut modules = Namespace::default();
+    let mut roots = Namespace::with_reserved(RESERVED_TYPES);
+    let mut out = Vec::new();
+    for (app, keys) in &apps {
+        let spec = app_spec(app, keys, specs, &mut problems);
+        let module = module_name(&mut modules, app, keys[0]);
+        let mut ns = Namespace::with_reserved(RESERVED_TYPES);
+        let mut clients = Vec::new();
+        for key in keys {
+            let type_name = roots.type_name(&naming::type_name(key));
+            ns.take(&type_name);
+            clients.push((*key, type_name));
+        }
+        let mut space = spec.map(|(_, s)| TypeSpace::new(s.api, replace));
+        let mut answers: IndexMap<String, AnswerEnum> = IndexMap::new();
+        // An event two connections reach by one route is modelled once.
+        let mut modelled: IndexMap<(String, EventConnectionType), (Docs, TypedCall)> =
+            IndexMap::new();
+        let mut defs = Vec::new();
+        for (key, type_name) in clients {
+            let conn = &config.app_connections[key];
+            let settings_key = conn.settings_key(key).to_owned();
+            let settings = config
+                .settings
+                .get(&settings_key)
+                .cloned()
+                .unwrap_or_default();
+            let overrides = settings.get("routes_override").and_then(|o| o.as_object());
+            let mut methods = Namespace::with_reserved(RESERVED_METHODS);
+            let mut events = Vec::new();
+            for (event, (http, callers)) in &calls[key] {
+                let over = overrides
+                    .and_then(|o| o.get(*event))
+                    .and_then(|r| r.as_str());
+                let route = naming::event_route(conn.route_target(), event, over);
+                let method = methods.value_name_as(ident::ident(&naming::method_name(event)));
+                let (docs, shape) = match (&spec, &mut space) {
+                    (Some(_), Some(_)) if modelled.contains_key(&(route.clone(), *http)) => {
+                        let (docs, typed) = modelled[&(route.clone(), *http)].clone();
+                        (docs, CallShape::Typed(typed))
+                    }
+                    (Some((spec_key, spec)), Some(space)) => {
+                        let mut call = Call {
+                            event,
+                            space,
+                            ns: &mut ns,
+                            answers: &mut answers,
+                        };
+                        match call.typed(spec.api, &route, *http) {
+                            Ok((docs, typed)) => {
+                                modelled
+                                    .insert((route.clone(), *http), (docs.clone(), typed.clone()));
+                                (docs, CallShape::Typed(typed))
+                            }
+                            Err(problem) => {
+                                let problem = Problem {
+                                    message: format!(
+                                        "app connection `{key}`, event `{event}`: {}",
+                                        problem.message
+                                    ),
+                                    ..problem
+                                };
+                                problems.push((Place::Spec((*spec_key).to_owned()), problem));
+                                continue;
+                            }
+                        }
+                    }
+                    _ => (Docs::default(), CallShape::Untyped),
+                };
+                events.push(EventDef {
+                    name: (*event).to_owned(),
+                    method,
+                    callers: callers.clone(),
+                    docs,
+                    kind: EventKind::Call(HttpCall {
+                        method: *http,
+                        route,
+                        shape,
+                    }),
+                });
+            }
+            defs.push(ClientDef {
+                key: key.to_owned(),
+                type_name,
+                plugin: conn.plugin_name.as_ref().map(|name| {
+                    let version = conn.plugin_version.as_ref().unwrap_or(&conn.version);
+                    (name.clone(), version.clone())
+                }),
+                settings_key,
+                settings_json: serde_json::Value::Object(settings).to_string(),
+                events,
+            });
+        }
+        // Answer enums take their names last: a schema keeps its own name.
+        let mut answers: Vec<AnswerEnum> = answers.into_values().collect();
+        for a in &mut answers {
+            a.name = ns.type_name(&format!("{}Response", ident::type_name(&a.event)));
+        }
+        out.push(TargetApp {
+            module,
+            app: app.clone(),
+            spec_file: spec.map(|(_, s)| file_name(s.file)),
+            types: space.map(|s| s.defs).unwrap_or_default(),
+            answers,
+            clients: defs,
+        });
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Model {
+        caller: App {
+            name: config.app.name.clone(),
+            version: config.app.version.clone(),
+        },
+        apps: out,
+    })
+}
+
+/// The spec of a target app: the one given for any of its connections. Two different specs
+/// for one app are a problem.
+fn app_spec<'s, 'a>(
+    app: &App,
+    keys: &[&'s str],
+    specs: &'a IndexMap<String, SpecInput<'a>>,
+    problems: &mut Problems,
+) -> Option<(&'s str, &'a SpecInput<'a>)> {
+    let mut given = keys.iter().filter_map(|k| specs.get(*k).map(|s| (*k, s)));
+    let first = given.next()?;
+    for (key, other) in given {
+        if other.text != first.1.text {
+            problems.push((
+                Place::Spec(key.to_owned()),
+                Problem::new(
+                    Fault::SpecConflict,
+                    JsonPath::root(),
+                    format!(
+                        "app connections `{}` and `{key}` both target app `{}` version `{}`, with different specs (`{}` and `{}`)",
+                        first.0, app.name, app.version, first.1.file, other.file
+                    ),
+                )
+                .with_help("connections to one target app share its types: give its spec once"),
+            ));
+        }
+    }
+    Some(first)
+}
+
+/// The module of a target app: its name in snake case, with its version when two target apps
+/// share a name; the connection's key when the name comes from the environment.
+fn module_name(modules: &mut Namespace, app: &App, key: &str) -> String {
+    let base = match app.name.contains("${") {
+        true => key.to_owned(),
+        false => naming::snakecase(&app.name),
+    };
+    let name = ident::field(&base);
+    if modules.take(&name) {
+        return name;
+    }
+    let versioned = ident::field(&format!("{base}_{}", naming::app_key("", &app.version)));
+    modules.value_name_as(versioned)
+}
+
+fn file_name(file: &str) -> String {
+    std::path::Path::new(file)
+        .file_name()
+        .map_or_else(|| file.to_owned(), |n| n.to_string_lossy().into_owned())
+}
+
+fn list<'a>(names: impl Iterator<Item = &'a &'a str>) -> String {
+    let names: Vec<String> = names.map(|n| format!("`{n}`")).collect();
+    match names.is_empty() {
+        true => "none".to_owned(),
+        false => names.join(", "),
+    }
+}
+
+/// One event's call being modelled from its operation.
+struct Call<'c, 'a> {
+    event: &'c str,
+    space: &'c mut TypeSpace<'a>,
+    ns: &'c mut Namespace,
+    answers: &'c mut IndexMap<String, AnswerEnum>,
+}
+
+impl Call<'_, '_> {
+    fn typed(
+        &mut self,
+        spec: &OpenAPI,
+        route: &str,
+        http: EventConnectionType,
+    ) -> Result<(Docs, TypedCall), Problem> {
+        let (op, at) = operation(spec, route, http)?;
+        let base = ident::type_name(self.event);
+        let mut params: Vec<Param> = Vec::new();
+        let mut names = Namespace::with_reserved(&["body"]);
+        for (i, p) in op.parameters.iter().enumerate() {
+            let here = at.key("parameters").index(i);
+            let (data, place) = match p {
+                ReferenceOr::Item(Parameter::Query { parameter_data, .. }) => {
+                    (parameter_data, ParamPlace::Query)
+                }
+                // Optional headers, the track ids among them, come from the call's context.
+                ReferenceOr::Item(Parameter::Header { parameter_data, .. })
+                    if parameter_data.required =>
+                {
+                    (parameter_data, ParamPlace::Header)
+                }
+                ReferenceOr::Item(_) => continue,
+                ReferenceOr::Reference { .. } => {
+                    return Err(Problem::unsupported(
+                        here,
+                        "a referenced parameter is not supported",
+                    ));
+                }
+            };
+            let ty = self.param_type(data, &here, &base, place)?;
+            params.push(Param {
+                wire: match place {
+                    ParamPlace::Header => data.name.to_ascii_lowercase(),
+                    ParamPlace::Query => data.name.clone(),
+                },
+                ident: names.value_name(&data.name),
+                ty,
+                required: data.required,
+                place,
+                description: data.description.clone(),
+            });
+        }
+        let body = match &op.request_body {
+            Some(ReferenceOr::Item(body)) => {
+                let here = at.key("requestBody").key("content");
+                match body
+                    .content
+                    .get("application/json")
+                    .and_then(|m| m.schema.as_ref())
+                {
+                    Some(schema) => Some(self.payload(
+                        schema,
+                        &here.key("application/json").key("schema"),
+                        &format!("{base}Body"),
+                    )?),
+                    None => {
+                        return Err(Problem::unsupported(
+                            here,
+                            "only JSON request bodies are supported",
+                        ));
+                    }
+                }
+            }
+            Some(ReferenceOr::Reference { .. }) => {
+                return Err(Problem::unsupported(
+                    at.key("requestBody"),
+                    "a referenced request body is not supported",
+                ));
+            }
+            None => None,
+        };
+        let mut ok = None;
+        let mut alternatives = Vec::new();
+        for (status, response) in &op.responses.responses {
+            let openapiv3::StatusCode::Code(code) = status else {
+                continue;
+            };
+            let here = at.key("responses").key(code.to_string());
+            let ReferenceOr::Item(response) = response else {
+                return Err(Problem::unsupported(
+                    here,
+                    "a referenced response is not supported",
+                ));
+            };
+            let returned =
+                self.returned(response, &here, &format!("{base}{}", status_name(*code)))?;
+            if *code == 200 {
+                ok = Some(returned);
+            } else if !(200..300).contains(code) {
+                alternatives.push(Alternative {
+                    status: *code,
+                    variant: status_name(*code),
+                    returned,
+                });
+            }
+        }
+        let Some(ok) = ok else {
+            return Err(Problem::new(
+                Fault::SpecResponse,
+                at.key("responses"),
+                "the operation declares no 200 response",
+            )
+            .with_help("hopeit answers an event's result with 200; declare it in `responses`"));
+        };
+        let answer = match alternatives.is_empty() {
+            true => Answer::Plain(ok),
+            false => {
+                let entry = self.answers.entry(self.event.to_owned());
+                let id = AnswerId(entry.index());
+                entry.or_insert(AnswerEnum {
+                    name: String::new(),
+                    event: self.event.to_owned(),
+                    ok,
+                    alternatives,
+                });
+                Answer::Declared(id)
+            }
+        };
+        let docs = Docs::new(op.summary.as_deref(), op.description.as_deref());
+        Ok((
+            docs,
+            TypedCall {
+                params,
+                body,
+                answer,
+            },
+        ))
+    }
+
+    fn param_type(
+        &mut self,
+        data: &ParameterData,
+        at: &JsonPath,
+        base: &str,
+        place: ParamPlace,
+    ) -> Result<Ty, Problem> {
+        let ParameterSchemaOrContent::Schema(schema) = &data.format else {
+            return Err(Problem::unsupported(
+                at.key("content"),
+                format!("parameter `{}` has content, not a schema", data.name),
+            ));
+        };
+        let ty = self.space.type_of(
+            self.ns,
+            schema,
+            &at.key("schema"),
+            &format!("{base}{}", ident::type_name(&data.name)),
+        )?;
+        Ok(match (place, ty) {
+            // A header travels as text.
+            (ParamPlace::Header, _) => Ty::String,
+            (_, ty) => ty,
+        })
+    }
+
+    /// A request body. A plain value travels as the object `{"value": v}`; hopeit's own spec
+    /// describes it as it describes a plain result, an object with the one property `<event>`.
+    fn payload(
+        &mut self,
+        schema: &ReferenceOr<Schema>,
+        at: &JsonPath,
+        hint: &str,
+    ) -> Result<Payload, Problem> {
+        for key in [self.event, "value"] {
+            if let Some(inner) = single_property(schema, key) {
+                let at = at.key("properties").key(key);
+                return Ok(Payload {
+                    ty: self.space.boxed_type_of(self.ns, inner, &at, hint)?,
+                    plain: true,
+                });
+            }
+        }
+        Ok(Payload {
+            ty: self.space.type_of(self.ns, schema, at, hint)?,
+            plain: false,
+        })
+    }
+
+    fn returned(
+        &mut self,
+        response: &openapiv3::Response,
+        at: &JsonPath,
+        hint: &str,
+    ) -> Result<Returned, Problem> {
+        let description = response.description.clone();
+        let Some((content_type, media)) = response.content.first() else {
+            return Ok(Returned {
+                ty: Ty::Unit,
+                decode: Decode::Json,
+                description,
+            });
+        };
+        let at = at.key("content").key(content_type.as_str());
+        let Some(schema) = media.schema.as_ref() else {
+            return Err(Problem::unsupported(
+                at,
+                format!("a `{content_type}` response without a schema"),
+            ));
+        };
+        let at = at.key("schema");
+        // hopeit reads a text/plain answer as the plain value `{"<event>": text}`.
+        let (ty, decode) = if content_type == "text/plain" {
+            (Ty::String, Decode::Value)
+        } else if content_type != "application/json" {
+            (Ty::Bytes, Decode::Bytes)
+        } else if let Some(inner) = single_property(schema, self.event) {
+            // hopeit wraps a plain result as `{"<event>": v}`.
+            let at = at.key("properties").key(self.event);
+            let ty = self.space.boxed_type_of(self.ns, inner, &at, hint)?;
+            (ty, Decode::Value)
+        } else {
+            (
+                self.space.type_of(self.ns, schema, &at, hint)?,
+                Decode::Json,
+            )
+        };
+        Ok(Returned {
+            ty,
+            decode,
+            description,
+        })
+    }
+}
+
+/// The spec's operation for a route and method, and its JSON path.
+fn operation<'s>(
+    spec: &'s OpenAPI,
+    route: &str,
+    http: EventConnectionType,
+) -> Result<(&'s Operation, JsonPath), Problem> {
+    let at = JsonPath::from(["paths", route]);
+    let item = match spec.paths.paths.get(route) {
+        Some(ReferenceOr::Item(item)) => item,
+        Some(ReferenceOr::Reference { .. }) => {
+            return Err(Problem::unsupported(
+                at,
+                format!("path `{route}` is a reference, which is not supported"),
+            ));
+        }
+        None => {
+            let close: Vec<&str> = spec
+                .paths
+                .paths
+                .keys()
+                .filter(|p| p.rsplit('/').next() == route.rsplit('/').next())
+                .map(String::as_str)
+                .collect();
+            let problem = Problem::new(
+                Fault::SpecOperation,
+                JsonPath::from(["paths"]),
+                format!("the spec has no path `{route}`"),
+            );
+            return Err(match close.is_empty() {
+                true => problem.with_help(
+                    "check the connection's target app and version, or give the target's spec",
+                ),
+                false => problem.with_help(format!(
+                    "the spec has {}; a `route` of the target needs a `routes_override` in the connection's settings",
+                    close.join(", ")
+                )),
+            });
+        }
+    };
+    let (op, key) = match http {
+        EventConnectionType::Get => (item.get.as_ref(), "get"),
+        EventConnectionType::Post => (item.post.as_ref(), "post"),
+    };
+    match op {
+        Some(op) => Ok((op, at.key(key))),
+        None => Err(Problem::new(
+            Fault::SpecOperation,
+            at,
+            format!("the spec has no {} operation at `{route}`", http.as_str()),
+        )
+        .with_help("the event connection's `type` must match the target event's method")),
+    }
+}
+
+/// The schema of `name` when `schema` is an inline object with that one required property.
+fn single_property<'s>(
+    schema: &'s ReferenceOr<Schema>,
+    name: &str,
+) -> Option<&'s ReferenceOr<Box<Schema>>> {
+    let ReferenceOr::Item(Schema {
+        schema_kind: SchemaKind::Type(Type::Object(o)),
+        ..
+    }) = schema
+    else {
+        return None;
+    };
+    (o.properties.len() == 1 && o.required == [name])
+        .then(|| o.properties.get(name))
+        .flatten()
+}
+
+/// A variant name for a status: its reason phrase, e.g. `NotFound`.
+fn status_name(code: u16) -> String {
+    let reason = http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map(|r| r.replace(['-', '\''], " "));
+    match reason {
+        Some(r) => ident::type_name(&r.to_lowercase()),
+        None => format!("Status{code}"),
+    }
+}
