@@ -84,6 +84,7 @@ impl Auth {
                     )
                     .map_err(|source| ConfigError::ClientKey {
                         connection: connection.to_owned(),
+                        path: ClientKey::path(&settings.appwire.secrets_location, caller),
                         source,
                     })?,
                 };
