@@ -11,7 +11,7 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::auth::{AuthError, KeyError};
+use crate::auth::{AuthError, KeyError, ServerConfigError};
 
 /// Everything that can go wrong when a connection is built or a call is made.
 ///
@@ -435,6 +435,14 @@ pub enum ConfigError {
         /// Why the key cannot be used.
         source: KeyError,
     },
+    /// The hopeit server config the connection takes its key folder and passphrase from
+    /// cannot be read.
+    ServerConfig {
+        /// The connection's name.
+        connection: String,
+        /// Why the file cannot be read.
+        source: ServerConfigError,
+    },
     /// A token or header value from the settings is not a valid header value.
     HeaderValue {
         /// The connection's name.
@@ -492,6 +500,9 @@ impl fmt::Display for ConfigError {
                         "connection `{connection}`: client app key `{path}`: {source}"
                     ),
                 }
+            }
+            Self::ServerConfig { connection, source } => {
+                write!(f, "connection `{connection}`: {source}")
             }
             Self::HeaderValue { connection, what } => write!(
                 f,
