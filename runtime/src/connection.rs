@@ -3,14 +3,16 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use appwire_manifest::{ConnectionSettings, SecretString};
+use appwire_manifest::env::Lookup;
+use appwire_manifest::{ConnectionSettings, SecretString, ServerConfig};
 use http::HeaderValue;
 use tokio::time::Instant;
 
-use crate::auth::{Auth, ClientKey};
+use crate::auth::{Auth, ClientKey, KeyFile, ServerConfigError, read_server_config};
 use crate::breaker::BreakerSettings;
 use crate::budget::RetryBudget;
 use crate::call::EventUrls;
@@ -103,6 +105,8 @@ impl Connection {
             client: None,
             configure: None,
             passphrase: None,
+            secrets_location: None,
+            server: None,
             client_key: None,
             max_body: DEFAULT_MAX_BODY_SIZE,
             seed: None,
@@ -157,6 +161,9 @@ pub struct ConnectionBuilder {
     client: Option<reqwest::Client>,
     configure: Option<Configure>,
     passphrase: Option<SecretString>,
+    secrets_location: Option<PathBuf>,
+    /// From `server_config`, or the error reading its file, which `build` reports.
+    server: Option<Result<KeyFile, ServerConfigError>>,
     client_key: Option<ClientKey>,
     max_body: usize,
     seed: Option<u64>,
@@ -195,10 +202,82 @@ impl ConnectionBuilder {
         self
     }
 
+    /// The settings the connection is built with: the manifest's, for a builder made from
+    /// one.
+    pub fn settings(&self) -> &ConnectionSettings {
+        &self.settings
+    }
+
+    /// Changes the settings before the connection is built: to override some of a manifest's
+    /// settings and keep the rest.
+    ///
+    /// ```
+    /// # use appwire::{Connection, ConnectionSettings, Target};
+    /// let builder = Connection::builder("target", Target::new("target-app", "1.0"),
+    ///     ConnectionSettings::new("http://h1:8020"), "caller.1x0");
+    /// let builder = builder.with_settings(|s| {
+    ///     s.retries = 3;
+    ///     s.appwire.deadline_ms = 5_000;
+    /// });
+    /// assert_eq!(builder.settings().retries, 3);
+    /// ```
+    ///
+    /// `appwire.secrets_location` and `appwire.auth_passphrase` set here stand where the
+    /// manifest's would: below a [`server_config`](Self::server_config) and explicit calls.
+    pub fn with_settings(mut self, change: impl FnOnce(&mut ConnectionSettings)) -> Self {
+        change(&mut self.settings);
+        self
+    }
+
     /// The passphrase of the caller's private key for `CLIENT_APP_PUBLIC_KEY` (hopeit's
-    /// server config `auth.auth_passphrase`).
+    /// server config `auth.auth_passphrase`); see [`server_config`](Self::server_config)
+    /// for where it comes from otherwise.
     pub fn auth_passphrase(mut self, passphrase: SecretString) -> Self {
         self.passphrase = Some(passphrase);
+        self
+    }
+
+    /// The folder of the caller's private key for `CLIENT_APP_PUBLIC_KEY`, read from
+    /// `<folder>/.private/<caller app key>.pem` (hopeit's server config
+    /// `auth.secrets_location`); see [`server_config`](Self::server_config) for where it
+    /// comes from otherwise.
+    pub fn secrets_location(mut self, folder: impl Into<PathBuf>) -> Self {
+        self.secrets_location = Some(folder.into());
+        self
+    }
+
+    /// Takes the folder and passphrase of the caller's private key for
+    /// `CLIENT_APP_PUBLIC_KEY` from the hopeit server config the caller's server runs with:
+    /// `auth.secrets_location` and `auth.auth_passphrase`, whose key hopeit reads (and, with
+    /// `create_keys`, writes) at `<secrets_location>/.private/<app key>.pem`. A relative
+    /// folder is relative to the current directory, as it is to hopeit's; an empty passphrase
+    /// is none.
+    ///
+    /// Where each comes from, first found:
+    ///
+    /// 1. explicit calls: [`client_key`](Self::client_key) (the key itself, so neither is
+    ///    needed), [`secrets_location`](Self::secrets_location),
+    ///    [`auth_passphrase`](Self::auth_passphrase);
+    /// 2. the server config, folder and passphrase together (the last one given);
+    /// 3. the settings' `appwire.secrets_location` and `appwire.auth_passphrase` (the
+    ///    manifest's, or as changed by [`with_settings`](Self::with_settings));
+    /// 4. the defaults: `.secrets/` and no passphrase.
+    pub fn server_config(mut self, config: &ServerConfig) -> Self {
+        self.server = Some(Ok(KeyFile::from(config)));
+        self
+    }
+
+    /// [`server_config`](Self::server_config) from the file at `path`, the first of
+    /// `hopeit_server run --config-files`, read as hopeit reads it: `${VAR}`s expanded from
+    /// `env` (see [`read_server_config`]). A file that cannot be read fails
+    /// [`build`](Self::build) with [`ConfigError::ServerConfig`], which names the file and
+    /// says why.
+    pub fn server_config_file(
+        mut self,
+        path: impl AsRef<Path>,
+        env: &(impl Lookup + ?Sized),
+    ) -> Self {
+        self.server = Some(read_server_config(path, env).map(|config| KeyFile::from(&config)));
         self
     }
 
@@ -233,6 +312,8 @@ impl ConnectionBuilder {
             client,
             configure,
             passphrase,
+            secrets_location,
+            server,
             client_key,
             max_body,
             seed,
@@ -260,8 +341,22 @@ impl ConnectionBuilder {
             .enabled
             .then(|| RetryBudget::new(&ext.retry_budget, Instant::now()));
 
-        let passphrase = passphrase.or_else(|| ext.auth_passphrase.clone());
-        let auth = Auth::from_settings(&name, &settings, &caller, client_key, passphrase.as_ref())?;
+        // Explicit calls, then the server config, then the settings: see `server_config`.
+        let server = server
+            .transpose()
+            .map_err(|source| ConfigError::ServerConfig {
+                connection: name.clone(),
+                source,
+            })?;
+        let below = server.unwrap_or_else(|| KeyFile {
+            folder: ext.secrets_location.clone().into(),
+            passphrase: ext.auth_passphrase.clone(),
+        });
+        let file = KeyFile {
+            folder: secrets_location.unwrap_or(below.folder),
+            passphrase: passphrase.or(below.passphrase),
+        };
+        let auth = Auth::from_settings(&name, &settings, &caller, client_key, &file)?;
         let signer = match &ext.hmac {
             None => None,
             Some(hmac) => {

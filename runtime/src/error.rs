@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use appwire_manifest::SettingsError;
@@ -10,22 +11,26 @@ use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use tokio::time::Instant;
 
-use crate::auth::{AuthError, KeyError};
+use crate::auth::{AuthError, KeyError, ServerConfigError};
 
 /// Everything that can go wrong when a connection is built or a call is made.
 ///
 /// Each variant is one cause. [`status`](Self::status) gives the HTTP status behind an error,
 /// [`is_retryable`](Self::is_retryable) whether the same call may succeed later, and
-/// [`source`](std::error::Error::source) leads from a summary such as
+/// [`last_attempt`](Self::last_attempt) leads from a summary such as
 /// [`RetriesExhausted`](Self::RetriesExhausted) to the error of the last attempt.
-#[derive(Debug, thiserror::Error)]
+///
+/// The message says why, down to the first cause: "gave up after 3 attempt(s): last: 503
+/// Service Unavailable from http://h:8020: the index is rebuilding", "connection `target`:
+/// cannot read the client app key `.secrets/.private/caller.1x0.pem`: No such file or directory
+/// (os error 2)". [`source`](std::error::Error::source) is therefore `None`, so that reporters
+/// that walk the chain (anyhow, miette) do not print a cause twice.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The connection cannot be built as configured.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
     /// Every host's circuit breaker is open, or all half-open probe slots are taken.
-    #[error("connection `{connection}`: no healthy host{}", ReopensIn(*.reopens_at))]
     NoHealthyHost {
         /// The connection's name.
         connection: String,
@@ -34,7 +39,6 @@ pub enum Error {
         reopens_at: Option<Instant>,
     },
     /// One attempt took longer than the attempt timeout.
-    #[error("attempt on {host} timed out after {timeout:?}")]
     AttemptTimeout {
         /// Base URL of the host.
         host: String,
@@ -42,65 +46,52 @@ pub enum Error {
         timeout: Duration,
     },
     /// The call's total deadline, backoff included, ran out.
-    #[error("deadline of {deadline:?} exceeded after {attempts} attempt(s)")]
     DeadlineExceeded {
         /// The call's deadline.
         deadline: Duration,
         /// Attempts made.
         attempts: u32,
         /// Error of the last attempt, if one ended.
-        #[source]
         last: Option<Box<Error>>,
     },
     /// Every attempt failed in a retryable way.
-    #[error("gave up after {attempts} attempt(s)")]
     RetriesExhausted {
         /// Attempts made, `retries + 1`.
         attempts: u32,
         /// Error of the last attempt.
-        #[source]
         last: Box<Error>,
     },
     /// The connection's retry budget is spent: the call fails with its last real error
     /// instead of adding load.
-    #[error("retry budget exhausted after {attempts} attempt(s)")]
     BudgetExhausted {
         /// Attempts made.
         attempts: u32,
         /// Error of the last attempt.
-        #[source]
         last: Box<Error>,
     },
     /// The request could not be sent, or its response could not be read.
-    #[error("{kind} on {host}")]
     Transport {
         /// Base URL of the host.
         host: String,
         /// Whether the request may have reached the server.
         kind: TransportKind,
         /// The HTTP client's error.
-        #[source]
         source: reqwest::Error,
     },
     /// The target answered 401 and the call did not declare it.
-    #[error("unauthorized: {0}")]
     Unauthorized(Box<ErrorResponse>),
     /// The target answered with a status that is neither 2xx nor declared.
-    #[error("error response: {0}")]
     Status(Box<ErrorResponse>),
     /// The body is not the JSON that was expected.
-    #[error("cannot decode the response body (status {status})")]
     Decode {
         /// Status of the response.
         status: StatusCode,
         /// The body, as received.
         body: Bytes,
         /// What the decoder found.
-        #[source]
         source: serde_json::Error,
     },
     /// The body has a content type the decoder cannot read.
-    #[error("unexpected content type `{content_type}` (status {status})")]
     ContentType {
         /// Status of the response.
         status: StatusCode,
@@ -110,7 +101,6 @@ pub enum Error {
         body: Bytes,
     },
     /// The response body is larger than the connection accepts.
-    #[error("response body from {host} exceeds {limit} bytes")]
     BodyTooLarge {
         /// Base URL of the host.
         host: String,
@@ -118,12 +108,109 @@ pub enum Error {
         limit: usize,
     },
     /// The call cannot be authenticated.
-    #[error(transparent)]
-    Auth(#[from] AuthError),
+    Auth(AuthError),
     /// The request cannot be encoded: a body that does not serialize, a header that is not
     /// valid.
-    #[error("invalid request: {0}")]
     InvalidRequest(String),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(e) => e.fmt(f),
+            Self::NoHealthyHost {
+                connection,
+                reopens_at,
+            } => write!(
+                f,
+                "connection `{connection}`: no healthy host{}",
+                ReopensIn(*reopens_at)
+            ),
+            Self::AttemptTimeout { host, timeout } => {
+                write!(f, "attempt on {host} timed out after {timeout:?}")
+            }
+            Self::DeadlineExceeded {
+                deadline,
+                attempts,
+                last,
+            } => {
+                write!(
+                    f,
+                    "deadline of {deadline:?} exceeded after {attempts} attempt(s)"
+                )?;
+                match last {
+                    Some(last) => write!(f, ": last: {last}"),
+                    None => Ok(()),
+                }
+            }
+            Self::RetriesExhausted { attempts, last } => {
+                write!(f, "gave up after {attempts} attempt(s): last: {last}")
+            }
+            Self::BudgetExhausted { attempts, last } => write!(
+                f,
+                "retry budget exhausted after {attempts} attempt(s): last: {last}"
+            ),
+            Self::Transport { host, kind, source } => {
+                write!(f, "{kind} on {host}: {}", Chain(source))
+            }
+            Self::Unauthorized(response) => write!(f, "unauthorized: {response}"),
+            // The status line says that it is an error.
+            Self::Status(response) => response.fmt(f),
+            Self::Decode { status, source, .. } => write!(
+                f,
+                "cannot decode the response body (status {status}): {source}"
+            ),
+            Self::ContentType {
+                status,
+                content_type,
+                ..
+            } => write!(
+                f,
+                "unexpected content type `{content_type}` (status {status})"
+            ),
+            Self::BodyTooLarge { host, limit } => {
+                write!(f, "response body from {host} exceeds {limit} bytes")
+            }
+            Self::Auth(e) => e.fmt(f),
+            Self::InvalidRequest(reason) => write!(f, "invalid request: {reason}"),
+        }
+    }
+}
+
+/// No `source`: every message already ends with its cause.
+impl std::error::Error for Error {}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Self::Config(e)
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(e: AuthError) -> Self {
+        Self::Auth(e)
+    }
+}
+
+/// An error's message followed by its causes', `: `-separated: the chain a library error
+/// keeps in `source`, written out for a message that stands alone.
+pub(crate) struct Chain<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.to_string();
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            // Some errors already end their message with their cause's.
+            if !shown.contains(&text) {
+                shown.push_str(": ");
+                shown.push_str(&text);
+            }
+            next = cause.source();
+        }
+        f.write_str(&shown)
+    }
 }
 
 impl Error {
@@ -162,6 +249,17 @@ impl Error {
                 reopens_at: Some(at),
                 ..
             } => Some(at.saturating_duration_since(Instant::now())),
+            _ => None,
+        }
+    }
+
+    /// For a summary of attempts ([`RetriesExhausted`](Self::RetriesExhausted),
+    /// [`BudgetExhausted`](Self::BudgetExhausted), [`DeadlineExceeded`](Self::DeadlineExceeded)):
+    /// the error the last attempt ended with, when one ended.
+    pub fn last_attempt(&self) -> Option<&Error> {
+        match self {
+            Self::RetriesExhausted { last, .. } | Self::BudgetExhausted { last, .. } => Some(last),
+            Self::DeadlineExceeded { last, .. } => last.as_deref(),
             _ => None,
         }
     }
@@ -292,12 +390,13 @@ impl fmt::Display for ErrorResponse {
 }
 
 /// Why a connection cannot be built.
-#[derive(Debug, thiserror::Error)]
+///
+/// As with [`Error`], the message ends with the cause, and
+/// [`source`](std::error::Error::source) is `None`.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// Environment variables the connection's settings use are not set.
-    #[error("connection `{connection}`: environment variable{} not set: {}",
-        if names.len() == 1 { "" } else { "s" }, names.join(", "))]
     MissingEnv {
         /// The connection's name.
         connection: String,
@@ -305,16 +404,13 @@ pub enum ConfigError {
         names: Vec<String>,
     },
     /// The connection or its settings are missing or wrong in the manifest.
-    #[error("connection `{connection}`: {source}")]
     Settings {
         /// The connection's name.
         connection: String,
         /// What the manifest reader found.
-        #[source]
         source: SettingsError,
     },
     /// A host in `connection_str` is not an `http://` or `https://` URL.
-    #[error("connection `{connection}`: invalid host `{host}`: {reason}")]
     InvalidHost {
         /// The connection's name.
         connection: String,
@@ -324,7 +420,6 @@ pub enum ConfigError {
         reason: String,
     },
     /// The `appwire.hmac` settings are not usable.
-    #[error("connection `{connection}`: HMAC signing: {reason}")]
     Hmac {
         /// The connection's name.
         connection: String,
@@ -332,16 +427,23 @@ pub enum ConfigError {
         reason: String,
     },
     /// The caller's private key for `CLIENT_APP_PUBLIC_KEY` cannot be used.
-    #[error("connection `{connection}`: client app key")]
     ClientKey {
         /// The connection's name.
         connection: String,
+        /// The key file: `<secrets_location>/.private/<caller app key>.pem`.
+        path: PathBuf,
         /// Why the key cannot be used.
-        #[source]
         source: KeyError,
     },
+    /// The hopeit server config the connection takes its key folder and passphrase from
+    /// cannot be read.
+    ServerConfig {
+        /// The connection's name.
+        connection: String,
+        /// Why the file cannot be read.
+        source: ServerConfigError,
+    },
     /// A token or header value from the settings is not a valid header value.
-    #[error("connection `{connection}`: {what} is not a valid header value")]
     HeaderValue {
         /// The connection's name.
         connection: String,
@@ -349,15 +451,74 @@ pub enum ConfigError {
         what: &'static str,
     },
     /// The HTTP client cannot be built.
-    #[error("connection `{connection}`: cannot build the HTTP client")]
     Client {
         /// The connection's name.
         connection: String,
         /// The HTTP client's error.
-        #[source]
         source: reqwest::Error,
     },
 }
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingEnv { connection, names } => write!(
+                f,
+                "connection `{connection}`: environment variable{} not set: {}",
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            ),
+            Self::Settings { connection, source } => {
+                write!(f, "connection `{connection}`: {source}")
+            }
+            Self::InvalidHost {
+                connection,
+                host,
+                reason,
+            } => write!(
+                f,
+                "connection `{connection}`: invalid host `{host}`: {reason}"
+            ),
+            Self::Hmac { connection, reason } => {
+                write!(f, "connection `{connection}`: HMAC signing: {reason}")
+            }
+            Self::ClientKey {
+                connection,
+                path,
+                source,
+            } => {
+                let path = path.display();
+                match source {
+                    // The path is said once, in the sentence that says what was done.
+                    KeyError::Io { source, .. } => write!(
+                        f,
+                        "connection `{connection}`: cannot read the client app key `{path}`: \
+                         {source}"
+                    ),
+                    source => write!(
+                        f,
+                        "connection `{connection}`: client app key `{path}`: {source}"
+                    ),
+                }
+            }
+            Self::ServerConfig { connection, source } => {
+                write!(f, "connection `{connection}`: {source}")
+            }
+            Self::HeaderValue { connection, what } => write!(
+                f,
+                "connection `{connection}`: {what} is not a valid header value"
+            ),
+            Self::Client { connection, source } => write!(
+                f,
+                "connection `{connection}`: cannot build the HTTP client: {}",
+                Chain(source)
+            ),
+        }
+    }
+}
+
+/// No `source`: every message already ends with its cause.
+impl std::error::Error for ConfigError {}
 
 #[cfg(test)]
 mod tests {
@@ -407,7 +568,7 @@ mod tests {
         };
         assert_eq!(summary.status(), Some(StatusCode::SERVICE_UNAVAILABLE));
         assert!(summary.response().is_some());
-        assert!(std::error::Error::source(&summary).is_some());
+        assert!(matches!(summary.last_attempt(), Some(Error::Status(_))));
         assert!(!Error::Status(Box::new(response(404, ""))).is_retryable());
         assert!(Error::Status(Box::new(response(429, ""))).is_retryable());
         assert!(!Error::Unauthorized(Box::new(response(401, ""))).is_retryable());
@@ -422,6 +583,89 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "connection `target`: environment variables not set: HOSTS, SECRET"
+        );
+    }
+
+    #[test]
+    fn a_summary_ends_with_its_last_attempts_error_and_has_no_source() {
+        let last = || Box::new(Error::Status(Box::new(response(503, r#"{"msg": "busy"}"#))));
+        let retries = Error::RetriesExhausted {
+            attempts: 3,
+            last: last(),
+        };
+        assert_eq!(
+            retries.to_string(),
+            "gave up after 3 attempt(s): last: 503 Service Unavailable from http://h: busy"
+        );
+        let budget = Error::BudgetExhausted {
+            attempts: 1,
+            last: last(),
+        };
+        assert_eq!(
+            budget.to_string(),
+            "retry budget exhausted after 1 attempt(s): last: 503 Service Unavailable from \
+             http://h: busy"
+        );
+        let deadline = |last| Error::DeadlineExceeded {
+            deadline: Duration::from_secs(5),
+            attempts: 2,
+            last,
+        };
+        assert_eq!(
+            deadline(Some(last())).to_string(),
+            "deadline of 5s exceeded after 2 attempt(s): last: 503 Service Unavailable from \
+             http://h: busy"
+        );
+        assert_eq!(
+            deadline(None).to_string(),
+            "deadline of 5s exceeded after 2 attempt(s)"
+        );
+        for summary in [retries, budget, deadline(Some(last())), deadline(None)] {
+            assert!(std::error::Error::source(&summary).is_none(), "{summary}");
+        }
+        assert!(deadline(None).last_attempt().is_none());
+    }
+
+    #[test]
+    fn a_settings_error_is_said_once_in_the_message_and_not_again_as_the_source() {
+        let e = ConfigError::Settings {
+            connection: "target".into(),
+            source: SettingsError::Missing("target".into()),
+        };
+        assert_eq!(
+            e.to_string(),
+            "connection `target`: settings section `target` is missing"
+        );
+        assert!(std::error::Error::source(&e).is_none());
+        let e = Error::from(e);
+        assert_eq!(
+            e.to_string(),
+            "connection `target`: settings section `target` is missing"
+        );
+        assert!(std::error::Error::source(&e).is_none());
+    }
+
+    #[test]
+    fn a_chain_writes_every_cause_once() {
+        #[derive(Debug)]
+        struct Layer(&'static str, Option<Box<Layer>>);
+        impl fmt::Display for Layer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Layer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|l| l as _)
+            }
+        }
+        let io = Layer("Connection refused", None);
+        // The middle layer already says its cause, as some libraries' errors do.
+        let middle = Layer("tcp connect error: Connection refused", Some(Box::new(io)));
+        let top = Layer("error sending request", Some(Box::new(middle)));
+        assert_eq!(
+            Chain(&top).to_string(),
+            "error sending request: tcp connect error: Connection refused"
         );
     }
 }

@@ -98,6 +98,8 @@ pub use appwire_manifest::{
     AuthStrategy, Balance, ConnectionExtensions, ConnectionSettings, HmacSettings,
     RetryBudgetSettings, SecretString, SettingsError,
 };
+// A hopeit server config, where a plain deployment keeps the caller's key folder and passphrase.
+pub use appwire_manifest::{AuthConfig, ServerConfig};
 
 /// Fills an empty module with the typed clients of a manifest, at compile time; see the
 /// `appwire-macros` crate for its options.

@@ -62,8 +62,10 @@ impl RawResponse {
 
     /// Decodes a JSON body: a data object, or a list of them.
     ///
-    /// A body labelled neither JSON nor unlabelled is refused with
-    /// [`Error::ContentType`], as hopeit's client refuses it.
+    /// A 2xx body labelled neither JSON nor unlabelled is refused with
+    /// [`Error::ContentType`], as hopeit's client refuses it. The body of any other status,
+    /// one the call declared, is read as JSON whatever its label: hopeit labels the error
+    /// bodies it declares (`{"msg": .., "tb": [..]}`) `text/plain`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
         self.check_json()?;
         serde_json::from_slice(&self.body).map_err(|e| self.decode_error(e))
@@ -72,42 +74,36 @@ impl RawResponse {
     /// Decodes a plain value (`str`, integer, float, bool) of the target event `event`: hopeit
     /// sends one as `{"<event>": <value>}` (the name as in the manifest, dots kept), or as the
     /// whole body when it is `text/plain`.
+    ///
+    /// A declared status's `text/plain` body is read as JSON first, as [`json`](Self::json)
+    /// reads it, and as the value itself when it is not of that shape.
     pub fn value<T: DeserializeOwned>(&self, event: &str) -> Result<T, Error> {
-        if self.is_text() {
-            // A number or a boolean in a text body reads as hopeit's lax parsing reads it.
-            let text = self.text();
-            return T::deserialize(Value::String(text.clone().into_owned())).or_else(|e| {
-                serde_json::from_str::<Value>(text.trim())
-                    .ok()
-                    .and_then(|v| T::deserialize(v).ok())
-                    .ok_or_else(|| self.decode_error(e))
-            });
+        if !self.is_text() {
+            return self.value_in(self.json_value()?, event);
         }
-        let mut data = self.json_value()?;
-        let value = match data.get_mut(event) {
-            Some(value) => value.take(),
-            None => {
-                let message = format!("expected an object with the key `{event}`");
-                return Err(self.decode_error(serde_json::Error::custom(message)));
-            }
-        };
-        T::deserialize(value).map_err(|e| self.decode_error(e))
+        match self.declared_json() {
+            Some(data) => self
+                .value_in(data, event)
+                .or_else(|e| self.text_value().map_err(|_| e)),
+            None => self.text_value(),
+        }
     }
 
     /// Decodes as hopeit's client does when it knows nothing of `T`'s shape: plain text is
     /// `{"<event>": text}`, a list is a list, and an object is `T` itself or, failing that, the
     /// plain value under `event`.
+    ///
+    /// A declared status's `text/plain` body is read as JSON first, as [`json`](Self::json)
+    /// reads it, and as text when it is not of that shape.
     pub fn auto<T: DeserializeOwned>(&self, event: &str) -> Result<T, Error> {
-        if self.is_text() {
-            return self.value(event);
+        if !self.is_text() {
+            return self.auto_in(&self.json_value()?, event);
         }
-        let data = self.json_value()?;
-        match T::deserialize(&data) {
-            Ok(value) => Ok(value),
-            Err(whole) => match data.get(event) {
-                Some(inner) => T::deserialize(inner).map_err(|e| self.decode_error(e)),
-                None => Err(self.decode_error(whole)),
-            },
+        match self.declared_json() {
+            Some(data) => self
+                .auto_in(&data, event)
+                .or_else(|e| self.text_value().map_err(|_| e)),
+            None => self.text_value(),
         }
     }
 
@@ -150,14 +146,63 @@ impl RawResponse {
         self.content_type().as_deref() == Some("text/plain")
     }
 
+    /// The body of a declared (non-2xx) status, when it is JSON.
+    fn declared_json(&self) -> Option<Value> {
+        if self.status.is_success() {
+            return None;
+        }
+        serde_json::from_slice(&self.body).ok()
+    }
+
     fn json_value(&self) -> Result<Value, Error> {
         self.check_json()?;
         serde_json::from_slice(&self.body).map_err(|e| self.decode_error(e))
     }
 
+    /// A plain value in a text body.
+    fn text_value<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        // A number or a boolean in a text body reads as hopeit's lax parsing reads it.
+        let text = self.text();
+        T::deserialize(Value::String(text.clone().into_owned())).or_else(|e| {
+            serde_json::from_str::<Value>(text.trim())
+                .ok()
+                .and_then(|v| T::deserialize(v).ok())
+                .ok_or_else(|| self.decode_error(e))
+        })
+    }
+
+    /// The plain value under `event` in a JSON body.
+    fn value_in<T: DeserializeOwned>(&self, mut data: Value, event: &str) -> Result<T, Error> {
+        let value = match data.get_mut(event) {
+            Some(value) => value.take(),
+            None => {
+                let message = format!("expected an object with the key `{event}`");
+                return Err(self.decode_error(serde_json::Error::custom(message)));
+            }
+        };
+        T::deserialize(value).map_err(|e| self.decode_error(e))
+    }
+
+    /// `T` itself, or the plain value under `event`, in a JSON body.
+    fn auto_in<T: DeserializeOwned>(&self, data: &Value, event: &str) -> Result<T, Error> {
+        match T::deserialize(data) {
+            Ok(value) => Ok(value),
+            Err(whole) => match data.get(event) {
+                Some(inner) => T::deserialize(inner).map_err(|e| self.decode_error(e)),
+                None => Err(self.decode_error(whole)),
+            },
+        }
+    }
+
     /// hopeit's client reads JSON only under `application/json` (or plain text, see
-    /// [`value`](Self::value)); an unlabelled body is given the benefit of the doubt.
+    /// [`value`](Self::value)); an unlabelled body is given the benefit of the doubt, and a
+    /// declared status's body is JSON whatever its label.
     fn check_json(&self) -> Result<(), Error> {
+        // A call returns a response of a 2xx status or of one it declared: a non-2xx one was
+        // declared, and hopeit labels the error bodies it declares `text/plain`.
+        if !self.status.is_success() {
+            return Ok(());
+        }
         // Compared in place: every decoded response passes here.
         let Some(value) = self.headers.get(http::header::CONTENT_TYPE) else {
             return Ok(());
@@ -350,5 +395,62 @@ mod tests {
     fn hopeit_error_bodies_are_read_whatever_their_label() {
         let r = response(500, Some("text/plain"), r#"{"msg": "boom", "tb": []}"#);
         assert_eq!(r.error_info().map(|i| i.msg), Some("boom".into()));
+    }
+
+    #[test]
+    fn a_declared_status_decodes_its_json_body_whatever_its_label() {
+        // hopeit labels its error bodies text/plain.
+        let failed = response(
+            500,
+            Some("text/plain; charset=utf-8"),
+            r#"{"msg": "boom", "tb": ["RuntimeError: boom\n"]}"#,
+        );
+        let info = failed.json::<ErrorInfo>().expect("decoded");
+        assert_eq!(info.msg, "boom");
+        assert_eq!(info.tb, ["RuntimeError: boom\n"]);
+        assert_eq!(
+            failed.json_for::<ErrorInfo>(500).expect("decoded"),
+            Some(info.clone())
+        );
+        assert_eq!(failed.auto::<ErrorInfo>("ev").expect("decoded"), info);
+        let mislabelled = response(404, Some("text/html"), r#"{"id": "a"}"#);
+        assert_eq!(
+            mislabelled.json::<Thing>().expect("decoded"),
+            Thing { id: "a".into() }
+        );
+
+        // A plain value comes under the event name, as in a 2xx JSON body.
+        let plain = response(409, Some("text/plain"), r#"{"ev": 3}"#);
+        assert_eq!(plain.value::<u32>("ev").expect("under the event"), 3);
+        assert_eq!(plain.auto::<u32>("ev").expect("under the event"), 3);
+        // A text body that is no JSON is still the value itself.
+        let text = response(404, Some("text/plain"), "no such item");
+        assert_eq!(text.value::<String>("ev").expect("text"), "no such item");
+        assert_eq!(text.auto::<String>("ev").expect("text"), "no such item");
+        let number = response(404, Some("text/plain"), "3");
+        assert_eq!(number.value::<u32>("ev").expect("a number as text"), 3);
+
+        // A body that is not what the declared type says is a decoding error with the body.
+        match response(500, Some("text/plain"), "Internal Server Error").json::<ErrorInfo>() {
+            Err(Error::Decode { status, body, .. }) => {
+                assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+                assert_eq!(body, "Internal Server Error");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_2xx_body_labelled_other_than_json_is_still_refused_as_hopeit_refuses_it() {
+        for content_type in ["text/plain", "text/html"] {
+            match response(200, Some(content_type), r#"{"id": "a"}"#).json::<Thing>() {
+                Err(Error::ContentType {
+                    content_type: seen, ..
+                }) => {
+                    assert_eq!(seen, content_type)
+                }
+                other => panic!("{content_type}: {other:?}"),
+            }
+        }
     }
 }

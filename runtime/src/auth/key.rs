@@ -23,34 +23,50 @@ use super::AuthError;
 pub const TOKEN_LIFETIME_SECS: u64 = 60;
 
 /// Why a private key cannot be used.
-#[derive(Debug, thiserror::Error)]
+///
+/// The message ends with the cause (an I/O error's included), and
+/// [`source`](std::error::Error::source) is `None`.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum KeyError {
     /// The key file cannot be read.
-    #[error("cannot read {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        #[source]
         source: std::io::Error,
     },
     /// The text is not a PEM private key.
-    #[error("not a PEM private key: {0}")]
     Malformed(&'static str),
     /// The key is in a form this runtime does not read.
-    #[error("unsupported key: {0}")]
     Unsupported(String),
     /// The key is encrypted and no passphrase was given.
-    #[error("the key is encrypted and no passphrase was given")]
     MissingPassphrase,
     /// The key does not decrypt with the passphrase given.
-    #[error("the key does not decrypt with the passphrase given")]
     WrongPassphrase,
     /// The key decoded but is not a usable RSA key (RS256 needs 2048 to 8192 bits).
-    #[error("not a usable RSA key: {0}")]
     Rejected(String),
 }
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io { path, source } => write!(f, "cannot read `{}`: {source}", path.display()),
+            Self::Malformed(what) => write!(f, "not a PEM private key: {what}"),
+            Self::Unsupported(what) => write!(f, "unsupported key: {what}"),
+            Self::MissingPassphrase => {
+                f.write_str("the key is encrypted and no passphrase was given")
+            }
+            Self::WrongPassphrase => {
+                f.write_str("the key does not decrypt with the passphrase given")
+            }
+            Self::Rejected(why) => write!(f, "not a usable RSA key: {why}"),
+        }
+    }
+}
+
+/// No `source`: the I/O error is in the message.
+impl std::error::Error for KeyError {}
 
 /// The private key a caller app signs its access tokens with, for the `CLIENT_APP_PUBLIC_KEY`
 /// strategy. Cheap to clone; its `Debug` output shows nothing of the key.
@@ -326,6 +342,17 @@ mod tests {
             ClientKey::from_pem(des, Some(b"x")),
             Err(KeyError::Malformed(_) | KeyError::Unsupported(_))
         ));
+    }
+
+    #[test]
+    fn a_key_file_that_cannot_be_read_says_which_and_why() {
+        let err = ClientKey::load("/nonexistent", "caller.1x0", None).expect_err("no file");
+        assert_eq!(
+            err.to_string(),
+            "cannot read `/nonexistent/.private/caller.1x0.pem`: No such file or directory (os \
+             error 2)"
+        );
+        assert!(std::error::Error::source(&err).is_none());
     }
 
     #[test]

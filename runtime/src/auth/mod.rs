@@ -9,17 +9,27 @@
 //! | `CLIENT_APP_PUBLIC_KEY` (the default) | `Bearer <RS256 JWT>` signed with the caller's [`ClientKey`], renewed every 50 s |
 //! | `appwire.bearer_token` (wins over the above) | `Bearer <token>` |
 //!
+//! `CLIENT_APP_PUBLIC_KEY` reads the caller's key where hopeit keeps it,
+//! `<secrets_location>/.private/<caller app key>.pem`, encrypted with a passphrase. The folder
+//! and passphrase come from explicit [`ConnectionBuilder`](crate::ConnectionBuilder) calls,
+//! else from the hopeit server config the caller runs with
+//! ([`server_config`](crate::ConnectionBuilder::server_config), [`read_server_config`]), else
+//! from the settings' `appwire.secrets_location` and `appwire.auth_passphrase`.
+//!
 //! HMAC signing (`appwire.hmac`) is independent of these and adds its own headers.
 
 mod key;
+mod server;
 
+use std::path::PathBuf;
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use appwire_manifest::{AuthStrategy, ConnectionSettings, SecretString};
+use appwire_manifest::{AuthStrategy, ConnectionSettings, SecretString, ServerConfig};
 use http::HeaderValue;
 
 pub use key::{ClientKey, KeyError, TOKEN_LIFETIME_SECS};
+pub use server::{ServerConfigError, read_server_config};
 
 use crate::context::CallContext;
 use crate::error::ConfigError;
@@ -43,6 +53,26 @@ pub enum AuthError {
     Signing,
 }
 
+/// Where `CLIENT_APP_PUBLIC_KEY` reads the caller's key from, unless a key is given:
+/// `<folder>/.private/<caller app key>.pem`, decrypted with the passphrase.
+#[derive(Debug)]
+pub(crate) struct KeyFile {
+    pub(crate) folder: PathBuf,
+    pub(crate) passphrase: Option<SecretString>,
+}
+
+impl From<&ServerConfig> for KeyFile {
+    /// `auth.secrets_location` and `auth.auth_passphrase`, an empty passphrase being none.
+    fn from(config: &ServerConfig) -> Self {
+        let auth = &config.auth;
+        Self {
+            folder: PathBuf::from(&auth.secrets_location),
+            passphrase: (!auth.auth_passphrase.is_empty())
+                .then(|| SecretString::new(auth.auth_passphrase.clone())),
+        }
+    }
+}
+
 /// The strategy of one connection, ready to produce headers.
 #[derive(Debug)]
 pub(crate) enum Auth {
@@ -61,7 +91,7 @@ impl Auth {
         settings: &ConnectionSettings,
         caller: &str,
         key: Option<ClientKey>,
-        passphrase: Option<&SecretString>,
+        file: &KeyFile,
     ) -> Result<Self, ConfigError> {
         if let Some(token) = &settings.appwire.bearer_token {
             return bearer(token.expose()).map(Self::Bearer).map_err(|_| {
@@ -78,12 +108,13 @@ impl Auth {
                 let key = match key {
                     Some(key) => key,
                     None => ClientKey::load(
-                        &settings.appwire.secrets_location,
+                        &file.folder,
                         caller,
-                        passphrase.map(|p| p.expose().as_bytes()),
+                        file.passphrase.as_ref().map(|p| p.expose().as_bytes()),
                     )
                     .map_err(|source| ConfigError::ClientKey {
                         connection: connection.to_owned(),
+                        path: ClientKey::path(&file.folder, caller),
                         source,
                     })?,
                 };

@@ -9,6 +9,10 @@ use std::time::Duration;
 /// Set to `1`, tests that need hopeit.engine skip (and say so) instead of running.
 pub const SKIP: &str = "APPWIRE_SKIP_HOPEIT";
 
+/// The venv to run hopeit.engine from, when not `.venv-hopeit/` at the workspace root: git
+/// worktrees of one clone can share a single installation.
+pub const VENV: &str = "APPWIRE_HOPEIT_VENV";
+
 /// The configs of the target app as `hopeit_openapi` reads them: server, plugin, app.
 pub(crate) const TARGET_CONFIGS: [&str; 3] = [
     "server-config.json",
@@ -36,7 +40,8 @@ pub enum Error {
     /// The venv is missing or incomplete.
     #[error(
         "hopeit.engine is not installed in {}: run `bash tests/hopeit/setup-venv.sh` (`bash .ci/run` \
-         does), or set {SKIP}=1 to skip the tests against real hopeit servers",
+         does) or point {VENV} at a venv that has it, or set {SKIP}=1 to skip the tests against \
+         real hopeit servers",
         venv.display()
     )]
     NotInstalled {
@@ -118,8 +123,9 @@ pub struct Hopeit {
 }
 
 impl Hopeit {
-    /// The installation at the workspace root (`.venv-hopeit/`), or `None` when
-    /// `APPWIRE_SKIP_HOPEIT=1`, which it reports on standard error.
+    /// The installation at the workspace root (`.venv-hopeit/`, or the venv
+    /// `APPWIRE_HOPEIT_VENV` names), or `None` when `APPWIRE_SKIP_HOPEIT=1`, which it reports on
+    /// standard error.
     pub fn find() -> Result<Option<Self>, Error> {
         if std::env::var_os(SKIP).is_some_and(|v| v == "1") {
             // The test harness names each test's thread after it.
@@ -130,7 +136,10 @@ impl Hopeit {
         }
         let crate_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
         let root = crate_dir.ancestors().nth(2).unwrap_or(&crate_dir);
-        let venv = root.join(".venv-hopeit");
+        let venv = match std::env::var_os(VENV) {
+            Some(venv) if !venv.is_empty() => PathBuf::from(venv),
+            _ => root.join(".venv-hopeit"),
+        };
         let hopeit = Self { venv, crate_dir };
         if !hopeit.bin("hopeit_server").is_file() || !hopeit.bin("hopeit_openapi").is_file() {
             return Err(Error::NotInstalled { venv: hopeit.venv });

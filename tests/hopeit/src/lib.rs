@@ -3,7 +3,8 @@
 //! `apps/` holds small hopeit apps: `appwire-target` (the events called), its OnApp plugin
 //! `auth-echo`, and `appwire-caller`, whose manifest the [`clients`] are generated from with
 //! the target's OpenAPI spec as `hopeit_openapi` writes it. The servers run from the venv that
-//! `tests/hopeit/setup-venv.sh` installs at the workspace root (`bash .ci/run` calls it).
+//! `tests/hopeit/setup-venv.sh` installs at the workspace root (`bash .ci/run` calls it), or
+//! from the one `APPWIRE_HOPEIT_VENV` names.
 //!
 //! A [`Fleet`] runs instances of the target app for one test and stops them when it is
 //! dropped, also when the test panics. Tests that need hopeit fail when it is not installed,
@@ -13,7 +14,7 @@ mod fleet;
 mod hopeit;
 
 pub use fleet::{Fleet, Server};
-pub use hopeit::{Error, Hopeit, SKIP};
+pub use hopeit::{Error, Hopeit, SKIP, VENV};
 
 /// The caller app's clients: `Target` (UNSECURED), `TargetSigned` (`CLIENT_APP_PUBLIC_KEY`)
 /// and `AuthEcho` (the plugin's event, `FORWARD_CONTEXT`).
