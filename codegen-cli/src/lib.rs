@@ -14,6 +14,7 @@ mod generate;
 mod ident;
 pub mod macro_support;
 mod model;
+mod spec;
 #[cfg(feature = "scaffold")]
 mod standalone;
 

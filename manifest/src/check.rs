@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 use serde_json::Value;
 
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, suggest};
+use crate::env;
 use crate::fields::known_fields;
-use crate::located::{Located, suggest};
+use crate::located::Located;
 use crate::naming;
 use crate::path::{JsonPath, Segment};
 use crate::typed::{Deferred, typed};
@@ -354,6 +355,11 @@ fn connection_settings(
     }
     let settings = parsed.value;
     hosts(&settings, &base.key("connection_str"), at, out);
+    // With an environment, a `${VAR}` is already its value: only the text as written tells a
+    // reference from a secret written out.
+    if deferred {
+        literal_secrets(&settings, &base.key("appwire"), &names, at, out);
+    }
     for (event, route) in &settings.routes_override {
         let path = base.key("routes_override").key(event.as_str());
         let called = config
@@ -382,6 +388,74 @@ fn connection_settings(
             ));
         }
     }
+}
+
+/// Secrets must be `${VAR}` references. The runtime takes a secret written out, but generated
+/// code embeds the settings section as written, so code generation refuses one (it makes this
+/// warning an error): the secret would end up in the code and in version control.
+fn literal_secrets(
+    settings: &ConnectionSettings,
+    base: &JsonPath,
+    names: &str,
+    at: &Located,
+    out: &mut Vec<Diagnostic>,
+) {
+    let ext = &settings.appwire;
+    let secrets = [
+        (
+            JsonPath::from(["hmac", "secret"]),
+            ext.hmac.as_ref().map(|h| &h.secret),
+        ),
+        (JsonPath::from(["bearer_token"]), ext.bearer_token.as_ref()),
+        (
+            JsonPath::from(["auth_passphrase"]),
+            ext.auth_passphrase.as_ref(),
+        ),
+    ];
+    for (path, secret) in secrets {
+        let Some(secret) = secret else { continue };
+        let text = secret.expose();
+        let references = env::references(text);
+        // A default is written out as much as a literal: it is the secret whenever the
+        // variable is unset.
+        let (what, help) = if references.iter().any(|r| r.default_value().is_some()) {
+            (
+                "has a default written in the manifest",
+                "remove the default (`:-...`) and set the variable where the client runs",
+            )
+        } else if references.is_empty() || !outside(text, &references).trim().is_empty() {
+            (
+                "is written in the manifest",
+                "write a `${VAR}` reference instead and set the variable where the client runs",
+            )
+        } else {
+            continue;
+        };
+        let name = format!("appwire.{path}");
+        out.push(at.value(
+            Diagnostic::warning(
+                Code::LiteralSecret,
+                format!("the secret `{name}` of app connection {names} {what}"),
+            )
+            .with_help(format!(
+                "{help}: generated code embeds the settings as written, so `appwire generate` refuses a secret in them"
+            )),
+            &base.join(&path),
+            None,
+        ));
+    }
+}
+
+/// The parts of `text` outside the `references`.
+fn outside(text: &str, references: &[env::Reference]) -> String {
+    let mut rest = String::new();
+    let mut from = 0;
+    for r in references {
+        rest.push_str(&text[from..r.span.start]);
+        from = r.span.end;
+    }
+    rest.push_str(&text[from..]);
+    rest
 }
 
 /// Each host of `connection_str` must be a base URL hopeit can append a route to.
@@ -461,5 +535,104 @@ fn event_settings(config: &AppConfig, at: &Located, deferred: bool, out: &mut Ve
             &format!("settings of event `{name}`"),
             "hopeit reads an event's settings (and those of the stream it writes or reads) when the app starts, and fails on a wrong value",
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use crate::{Code, Diagnostics, Expansion, Manifest};
+
+    /// A manifest whose connection's `appwire` settings are `ext`.
+    fn manifest(ext: &str) -> String {
+        format!(
+            r#"{{"app": {{"name": "caller", "version": "1.0"}},
+  "app_connections": {{"target": {{"name": "target", "version": "1.0",
+    "client": "hopeit.apps_client.AppsClient"}}}},
+  "settings": {{"target": {{"connection_str": "http://h:1",
+    "appwire": {ext}}}}},
+  "events": {{"call": {{"type": "GET", "connections": [
+    {{"app_connection": "target", "event": "list", "type": "GET"}}]}}}}}}"#
+        )
+    }
+
+    fn secret_warnings(text: &str, expansion: Expansion<'_>) -> (Vec<String>, Diagnostics) {
+        let (_, diagnostics) = Manifest::read("m.json", text, expansion);
+        let found = diagnostics
+            .items()
+            .iter()
+            .filter(|d| d.code == Code::LiteralSecret)
+            .map(|d| {
+                let at = d.location(diagnostics.source()).expect("located");
+                format!("{}:{} {}", at.line, at.column, d.message)
+            })
+            .collect();
+        (found, diagnostics)
+    }
+
+    #[test]
+    fn a_secret_written_out_is_a_warning_at_its_value() {
+        let text = manifest(
+            r#"{"bearer_token": "tok-123",
+    "hmac": {"service_id": "caller", "secret": "${HMAC_KEY}"}}"#,
+        );
+        let (found, diagnostics) = secret_warnings(&text, Expansion::Deferred);
+        assert_eq!(
+            found,
+            [
+                "5:33 the secret `appwire.bearer_token` of app connection `target` is written in the manifest"
+            ],
+            "{diagnostics}"
+        );
+        assert!(!diagnostics.has_errors(), "{diagnostics}");
+        assert!(
+            !diagnostics.to_string().contains("tok-123"),
+            "the secret is not repeated: {diagnostics}"
+        );
+    }
+
+    #[test]
+    fn references_alone_are_accepted_and_a_default_or_extra_text_is_not() {
+        for (secret, literal) in [
+            ("${KEY}", false),
+            (" ${KEY_A}${KEY_B} ", false),
+            ("${KEY:-dev-key}", true),
+            ("prefix-${KEY}", true),
+            ("${}", true),
+        ] {
+            let text = manifest(&format!(r#"{{"auth_passphrase": "{secret}"}}"#));
+            let (found, diagnostics) = secret_warnings(&text, Expansion::Deferred);
+            assert_eq!(found.len(), usize::from(literal), "{secret}: {diagnostics}");
+        }
+        let text = manifest(r#"{"auth_passphrase": "${KEY:-dev-key}"}"#);
+        let (found, _) = secret_warnings(&text, Expansion::Deferred);
+        assert!(
+            found[0].ends_with("has a default written in the manifest"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn with_an_environment_a_secret_is_not_told_from_its_value() {
+        let env = HashMap::from([("KEY".to_owned(), "the-key".to_owned())]);
+        let text = manifest(r#"{"bearer_token": "${KEY}"}"#);
+        let (found, diagnostics) = secret_warnings(&text, Expansion::Env(&env));
+        assert!(found.is_empty(), "{diagnostics}");
+    }
+
+    #[test]
+    fn code_generation_can_make_the_warning_an_error() {
+        let text = manifest(r#"{"hmac": {"service_id": "caller", "secret": "k"}}"#);
+        let manifest =
+            Manifest::parse("m.json", text, Expansion::Deferred).expect("a warning only");
+        let denied = manifest.warnings().deny(Code::LiteralSecret);
+        assert!(denied.has_errors(), "{denied}");
+        assert!(
+            denied
+                .to_string()
+                .starts_with("m.json:5:60: error[literal-secret]"),
+            "{denied}"
+        );
     }
 }

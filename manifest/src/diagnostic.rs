@@ -1,4 +1,5 @@
-//! Diagnostics: what is wrong with a manifest, where, and what to do about it.
+//! Diagnostics: what is wrong with a manifest (or another JSON file, such as an OpenAPI spec),
+//! where, and what to do about it.
 //!
 //! Every diagnostic has a stable [`Code`], a severity, a message, usually a help line, the JSON
 //! path it concerns and one or more labelled ranges of the file. They render three ways: as
@@ -18,7 +19,7 @@ use crate::source::{LineCol, SourceFile};
 pub enum Severity {
     /// Something hopeit accepts but that is probably a mistake.
     Warning,
-    /// The manifest cannot be used.
+    /// The file cannot be used.
     Error,
 }
 
@@ -90,12 +91,59 @@ codes! {
     Client = "client",
     /// Template substitution that would make a string grow without bound.
     TemplateSize = "template-size",
+    /// A secret setting (`appwire.hmac.secret`, `appwire.bearer_token`, `appwire.auth_passphrase`)
+    /// written in the manifest instead of as a `${VAR}` reference. The runtime accepts it, so
+    /// checking warns; code generation, which embeds settings as written, refuses it (see
+    /// [`Diagnostics::deny`]). Checked without an environment only: with one, a reference is
+    /// already replaced by its value.
+    LiteralSecret = "literal-secret",
+    /// An OpenAPI spec that is not valid JSON.
+    SpecSyntax = "spec-syntax",
+    /// An OpenAPI spec that is JSON but not an OpenAPI 3.0 document: a value has the wrong type,
+    /// or a required key is missing.
+    SpecType = "spec-type",
+    /// A `$ref` that names no schema of the spec.
+    DanglingRef = "dangling-ref",
+    /// A `$ref` of a form the generator does not follow: only `#/components/schemas/<name>` is.
+    UnsupportedRef = "unsupported-ref",
+    /// A part of the spec the generator cannot turn into Rust, such as a referenced path item,
+    /// a parameter with `content` or a request body that is not JSON.
+    Unsupported = "unsupported",
+    /// A target event whose route or method the spec does not have.
+    MissingOperation = "missing-operation",
+    /// An operation that declares no 200 response.
+    MissingOkResponse = "missing-ok-response",
+    /// A spec given for an app connection that no event calls through.
+    UnusedSpec = "unused-spec",
+    /// A bug in the generator: what it produced or read internally is wrong, whatever the input.
+    Internal = "internal",
 }
 
 impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// The candidate closest to `word`, if one is close enough to be what a misspelled `word` meant:
+/// the suggestion of a "did you mean" help line.
+///
+/// ```
+/// use appwire_manifest::diagnostic::suggest;
+///
+/// assert_eq!(suggest("retires", ["retries", "ssl"]), Some("retries"));
+/// assert_eq!(suggest("timeout", ["retries", "ssl"]), None);
+/// ```
+pub fn suggest<'a, S: AsRef<str> + ?Sized + 'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a S>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(word, c.as_ref()), c.as_ref()))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
 }
 
 /// A range of the file with an optional note.
@@ -107,7 +155,7 @@ pub struct Label {
     pub text: Option<String>,
 }
 
-/// One problem found in a manifest.
+/// One problem found in a manifest or another JSON file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     /// Kind of problem.
@@ -175,7 +223,7 @@ impl Diagnostic {
     }
 }
 
-/// Every diagnostic found in one manifest, with its source. Displays as plain
+/// Every diagnostic found in one file (a manifest, a spec), with its source. Displays as plain
 /// `file:line:col: severity[code]: message` lines with help and path.
 #[derive(Debug, Clone)]
 pub struct Diagnostics {
@@ -184,18 +232,39 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
-    pub(crate) fn new(source: Arc<SourceFile>, mut items: Vec<Diagnostic>) -> Self {
-        // Errors first, then in file order: the order a reader fixes them in.
+    /// The diagnostics `items` of `source`, whose labels are byte ranges of its text. For a JSON
+    /// file other than a manifest, [`JsonSource`](crate::source::JsonSource) locates them.
+    pub fn new(source: impl Into<Arc<SourceFile>>, mut items: Vec<Diagnostic>) -> Self {
+        Self::sort(&mut items);
+        Self {
+            source: source.into(),
+            items,
+        }
+    }
+
+    /// Errors first, then in file order: the order a reader fixes them in.
+    fn sort(items: &mut [Diagnostic]) {
         items.sort_by_key(|d| {
             (
                 std::cmp::Reverse(d.severity),
                 d.labels.first().map_or(usize::MAX, |l| l.span.start),
             )
         });
-        Self { source, items }
     }
 
-    /// The manifest's source.
+    /// These diagnostics with every warning of `code` made an error: for a tool whose rule is
+    /// stricter than hopeit's, as code generation's for [`Code::LiteralSecret`].
+    pub fn deny(mut self, code: Code) -> Self {
+        for d in &mut self.items {
+            if d.code == code {
+                d.severity = Severity::Error;
+            }
+        }
+        Self::sort(&mut self.items);
+        self
+    }
+
+    /// The file's source.
     pub fn source(&self) -> &SourceFile {
         &self.source
     }

@@ -45,6 +45,7 @@
 //! - `diagnostics` (default): loading a manifest with located diagnostics: `Manifest`,
 //!   `Expansion`, `Diagnostic`, `Diagnostics`, `Code`, `source`. The checks suggest
 //!   a key for a misspelled one from the model's own serde field names, without `schema`.
+//!   `source::JsonSource` locates diagnostics about other JSON files, such as OpenAPI specs.
 //! - `schema` (default): the `schema` module and `schemars::JsonSchema` on the model types.
 //! - `miette` (default, enables `diagnostics`): `Report`, `Diagnostics::reports`, a
 //!   `miette::Diagnostic` for each diagnostic with its source snippet.

@@ -304,22 +304,17 @@ fn syntax_error(
     text: &str,
     e: &serde_json::Error,
 ) -> Diagnostic {
-    // serde_json counts columns in bytes.
-    let parsed = SourceFile::new("", text);
-    let offset = parsed.line_start(e.line()).map_or(text.len(), |start| {
-        (start + e.column().saturating_sub(1)).min(text.len())
-    });
+    let offset = SourceFile::new("", text).json_error_offset(e);
     let offset = rewrite.map_or(offset, |r| r.original_offset(offset));
     let offset = crate::source::floor_char_boundary(source.text(), offset.min(source.text().len()));
-    let message = e.to_string();
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_owned();
-    Diagnostic::error(Code::Syntax, format!("invalid JSON: {message}"))
-        .with_help("appwire reads manifests as standard JSON: no comments, trailing commas, NaN or Infinity")
-        .with_label(offset..offset, None)
+    Diagnostic::error(
+        Code::Syntax,
+        format!("invalid JSON: {}", crate::source::json_message(e)),
+    )
+    .with_help(
+        "appwire reads manifests as standard JSON: no comments, trailing commas, NaN or Infinity",
+    )
+    .with_label(offset..offset, None)
 }
 
 /// Applies `{dotted.path}` and `{auto}` templates to the typed config.

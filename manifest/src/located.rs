@@ -2,12 +2,13 @@
 
 use std::ops::Range;
 
-use crate::diagnostic::{Code, Diagnostic};
+use crate::diagnostic::{Code, Diagnostic, suggest};
 use crate::path::{JsonPath, Segment};
 use crate::source::{Rewrite, SpanIndex};
 use crate::typed::{Deferred, TypeError};
 
 /// Where the text that was parsed came from: findings in it are moved back to the file.
+#[derive(Debug)]
 pub(crate) struct Located {
     /// The way back from the parsed text to the file; `None` when an expansion cannot be
     /// mapped back, and diagnostics then carry paths only.
@@ -123,17 +124,4 @@ impl Located {
             Some("from the environment".into()),
         )
     }
-}
-
-/// The candidate closest to `word`, if any is close enough to be a likely misspelling.
-pub(crate) fn suggest<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a String>,
-) -> Option<&'a str> {
-    candidates
-        .into_iter()
-        .map(|c| (strsim::jaro_winkler(word, c), c))
-        .filter(|(score, _)| *score > 0.8)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, c)| c.as_str())
 }

@@ -67,8 +67,9 @@ impl JsonPath {
         }
     }
 
-    /// Converts a path reported by `serde_path_to_error`.
-    pub(crate) fn from_serde(path: &serde_path_to_error::Path) -> Self {
+    /// The path `serde_path_to_error` reports, without its enum variant and unknown steps: they
+    /// name no member or element of the JSON.
+    pub fn from_serde(path: &serde_path_to_error::Path) -> Self {
         use serde_path_to_error::Segment as S;
         Self(
             path.iter()

@@ -1,13 +1,17 @@
-//! The manifest's text: line and column numbers, the byte range of every JSON node, and the
-//! mapping back to the file when the text was rewritten before parsing.
+//! A file's text: line and column numbers, the byte range of every JSON node, and the mapping
+//! back to the file when the text was rewritten before parsing. [`JsonSource`] locates
+//! diagnostics about a JSON file other than a manifest, such as an OpenAPI spec.
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use jsonc_parser::ast::{ObjectPropName, Value};
 use jsonc_parser::common::Ranged;
 use jsonc_parser::{CollectOptions, ParseOptions};
 
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::located::Located;
 use crate::path::JsonPath;
 
 /// A line and column in a file, both starting at 1; the column counts characters.
@@ -19,7 +23,7 @@ pub struct LineCol {
     pub column: usize,
 }
 
-/// A manifest file's name and text, as read.
+/// A file's name and text, as read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceFile {
     name: String,
@@ -76,6 +80,103 @@ impl SourceFile {
             .char_indices()
             .nth(at.column.saturating_sub(1))
             .map_or(self.text.len(), |(i, _)| start + i)
+    }
+}
+
+/// A JSON file other than a manifest, such as an OpenAPI spec: its source, and the byte range of
+/// each of its nodes, which turn a [`Diagnostic`] about a [`JsonPath`] into one located in the
+/// file.
+///
+/// ```
+/// use appwire_manifest::source::JsonSource;
+/// use appwire_manifest::{Code, Diagnostic, JsonPath};
+///
+/// let spec = JsonSource::new("openapi.json", "{\n  \"paths\": {\"/a\": 1}\n}");
+/// let path = JsonPath::from(["paths", "/a"]);
+/// let d = spec.at_value(Diagnostic::error(Code::Unsupported, "not a path item"), &path, None);
+/// assert_eq!(d.location(spec.source()).map(|at| (at.line, at.column)), Some((2, 19)));
+/// let text = spec.diagnostics(vec![d]).to_string();
+/// assert!(text.starts_with("openapi.json:2:19: error[unsupported]: not a path item"), "{text}");
+/// ```
+#[derive(Debug)]
+pub struct JsonSource {
+    source: Arc<SourceFile>,
+    // Indexed on first use: a file without problems needs no index, and building one parses
+    // the text a second time.
+    located: OnceLock<Located>,
+}
+
+impl JsonSource {
+    /// The JSON file named `name` (usually its path) holding `text`. A text that is not JSON has
+    /// no nodes: diagnostics about it are located by offset only (see
+    /// [`JsonSource::json_error`]).
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            source: Arc::new(SourceFile::new(name, text)),
+            located: OnceLock::new(),
+        }
+    }
+
+    /// The file's name and text.
+    pub fn source(&self) -> &SourceFile {
+        &self.source
+    }
+
+    fn located(&self) -> &Located {
+        self.located.get_or_init(|| Located {
+            // The text parsed is the file's own: a rewrite with no edits maps offsets to
+            // themselves.
+            rewrite: Some(Rewrite::default()),
+            index: SpanIndex::new(self.source.text()),
+        })
+    }
+
+    /// `d` at `path`, labelled with the value there (or at its nearest ancestor in the file,
+    /// when `path` names something not written), with `label` as the label's note.
+    pub fn at_value(&self, d: Diagnostic, path: &JsonPath, label: Option<String>) -> Diagnostic {
+        self.located().value(d, path, label)
+    }
+
+    /// `d` at `path`, labelled with the key of the member there (its value when it has no key,
+    /// as an array element), with `label` as the label's note.
+    pub fn at_key(&self, d: Diagnostic, path: &JsonPath, label: Option<String>) -> Diagnostic {
+        self.located().key(d, path, label)
+    }
+
+    /// An error of `code` for an error serde_json found reading the text (a syntax error, or a
+    /// value its target type refuses): `<what>: <serde_json's message>`, labelled where
+    /// serde_json stopped.
+    pub fn json_error(&self, code: Code, what: &str, e: &serde_json::Error) -> Diagnostic {
+        let offset = self.source.json_error_offset(e);
+        Diagnostic::error(code, format!("{what}: {}", json_message(e)))
+            .with_label(offset..offset, None)
+    }
+
+    /// The diagnostics `items` of this file.
+    pub fn diagnostics(&self, items: Vec<Diagnostic>) -> Diagnostics {
+        Diagnostics::new(Arc::clone(&self.source), items)
+    }
+}
+
+impl SourceFile {
+    /// The byte offset of the line and column a serde_json error reports in this text.
+    pub(crate) fn json_error_offset(&self, e: &serde_json::Error) -> usize {
+        let len = self.text.len();
+        // serde_json counts columns in bytes, from 1; 0 is before the line's first byte.
+        let offset = self
+            .line_start(e.line())
+            .map_or(len, |start| (start + e.column().saturating_sub(1)).min(len));
+        floor_char_boundary(&self.text, offset)
+    }
+}
+
+/// A serde_json error's message without the position it appends, which a label shows instead.
+pub(crate) fn json_message(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match message.strip_suffix(&position) {
+        Some(m) => m.to_owned(),
+        None => message,
     }
 }
 
@@ -292,6 +393,33 @@ mod tests {
         assert_eq!(found, Some("2"));
         let nested = SpanIndex::new(r#"{"a": {"x": 1}, "a": {"x": 2}}"#);
         assert_eq!(nested.duplicates.len(), 1);
+    }
+
+    #[test]
+    fn a_json_source_locates_keys_values_and_syntax_errors() {
+        use crate::diagnostic::{Code, Diagnostic};
+
+        let text = "{\"é\": {\"a\": [1, {\"b\": true}]},\n \"c\": 2}";
+        let json = JsonSource::new("f.json", text);
+        let at = |d: &Diagnostic| d.location(json.source()).map(|l| (l.line, l.column));
+        let b = JsonPath::from(["é", "a"]).index(1).key("b");
+        let d = Diagnostic::error(Code::Unsupported, "m");
+        assert_eq!(at(&json.at_value(d.clone(), &b, None)), Some((1, 23)));
+        assert_eq!(at(&json.at_key(d.clone(), &b, None)), Some((1, 18)));
+        let placed = json.at_key(d.clone(), &JsonPath::from(["c", "missing"]), None);
+        assert_eq!(at(&placed), Some((2, 2)), "the nearest written ancestor");
+        assert_eq!(placed.path, Some(JsonPath::from(["c", "missing"])));
+
+        let broken = "{\"é\": [1,\n  2,, 3]}";
+        let json = JsonSource::new("g.json", broken);
+        let e = serde_json::from_str::<serde_json::Value>(broken).expect_err("not JSON");
+        let d = json.json_error(Code::SpecSyntax, "invalid JSON", &e);
+        assert_eq!(d.code, Code::SpecSyntax);
+        assert_eq!(d.message, "invalid JSON: expected value");
+        assert_eq!(
+            d.location(json.source()).map(|l| (l.line, l.column)),
+            Some((2, 5))
+        );
     }
 
     #[test]

@@ -57,7 +57,8 @@ pub enum Balance {
 pub struct HmacSettings {
     /// The caller's service id, sent with each request and covered by the signature.
     pub service_id: String,
-    /// The shared key, usually `${SOME_SECRET}`.
+    /// The shared key, as a `${SOME_SECRET}` reference: generated code embeds the settings as
+    /// written, so code generation refuses a key written out.
     pub secret: SecretString,
 }
 
@@ -145,13 +146,13 @@ pub struct ConnectionExtensions {
     /// Sign requests with HMAC-SHA256.
     pub hmac: Option<HmacSettings>,
     /// Send `Authorization: Bearer <token>` with this static token instead of hopeit's
-    /// `auth_strategy`.
+    /// `auth_strategy`; a `${SOME_SECRET}` reference, as `hmac.secret`.
     pub bearer_token: Option<SecretString>,
     /// Folder of the caller's keys for `CLIENT_APP_PUBLIC_KEY`
     /// (`<folder>/.private/<app_key>.pem`); hopeit takes it from its server config.
     pub secrets_location: String,
-    /// Passphrase of the caller's private key, usually `${SOME_SECRET}` (hopeit's server
-    /// config `auth.auth_passphrase`).
+    /// Passphrase of the caller's private key (hopeit's server config
+    /// `auth.auth_passphrase`); a `${SOME_SECRET}` reference, as `hmac.secret`.
     pub auth_passphrase: Option<SecretString>,
 }
 
