@@ -205,8 +205,10 @@ fn generate(
         .and_then(|inputs| crate::generate(&inputs).map(|g| (inputs, g)));
     let (inputs, generated) = match result {
         Ok(ok) => ok,
-        Err(crate::GenerateError::Manifest(diagnostics)) => {
-            write_diagnostics(&diagnostics, Format::Human, err, color)?;
+        Err(crate::GenerateError::Diagnostics(files)) => {
+            for diagnostics in &files {
+                write_diagnostics(diagnostics, Format::Human, err, color)?;
+            }
             return Ok(ExitCode::FAILURE);
         }
         Err(e) => {

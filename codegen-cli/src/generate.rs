@@ -4,14 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
-use appwire_manifest::{Expansion, Manifest};
+use appwire_manifest::{Code, Expansion, Manifest};
 use indexmap::IndexMap;
-use openapiv3::OpenAPI;
 use proc_macro2::TokenStream;
 
-use crate::emit;
 use crate::error::GenerateError;
-use crate::model::{self, SpecInput};
+use crate::spec::Spec;
+use crate::{emit, model};
 
 /// What a client is generated from: a manifest, the OpenAPI specs of its target apps, and
 /// options. Paths are kept as given, for messages and the generated header.
@@ -160,7 +159,12 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, GenerateError> {
         inputs.manifest_text.as_str(),
         Expansion::Deferred,
     )
-    .map_err(GenerateError::Manifest)?;
+    .map_err(|d| GenerateError::Diagnostics(vec![d]))?;
+    // Generated code embeds the settings as written: a secret in them would be in it too.
+    let warnings = manifest.warnings().deny(Code::LiteralSecret);
+    if warnings.has_errors() {
+        return Err(GenerateError::Diagnostics(vec![warnings]));
+    }
     let root = syn::parse_str::<syn::Path>(&inputs.options.runtime_path).map_err(|e| {
         GenerateError::Options(format!(
             "runtime path `{}`: {e}",
@@ -176,32 +180,21 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, GenerateError> {
         })?;
         replace.insert(name.clone(), parsed);
     }
-    let mut parsed = IndexMap::new();
+    let mut specs = IndexMap::new();
+    let mut invalid = Vec::new();
     for (key, (path, text)) in &inputs.specs {
-        let spec: OpenAPI = serde_json::from_str(text).map_err(|e| GenerateError::Spec {
-            file: Some(path.clone()),
-            message: format!("not an OpenAPI 3.0 JSON document: {e}"),
-        })?;
-        parsed.insert(key.clone(), (path.display().to_string(), spec));
-    }
-    let specs = parsed
-        .iter()
-        .map(|(key, (file, api))| {
-            let text = &inputs.specs[key].1;
-            (key.clone(), SpecInput { file, text, api })
-        })
-        .collect();
-    let model = model::build(manifest.config(), &specs, &replace).map_err(|problems| {
-        let (place, p) = problems.into_iter().next().expect("a problem");
-        let file = match place {
-            model::Place::Spec(key) => Some(inputs.specs[&key].0.clone()),
-            _ => None,
-        };
-        GenerateError::Spec {
-            file,
-            message: format!("{} (at {})", p.message, p.at),
+        match Spec::load(&path.display().to_string(), text) {
+            Ok(spec) => {
+                specs.insert(key.clone(), spec);
+            }
+            Err(d) => invalid.push(d),
         }
-    })?;
+    }
+    if !invalid.is_empty() {
+        return Err(GenerateError::Diagnostics(invalid));
+    }
+    let model =
+        model::build(manifest.config(), &specs, &replace).map_err(GenerateError::Diagnostics)?;
     let clients = model
         .apps
         .iter()
@@ -216,7 +209,7 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, GenerateError> {
         .collect();
     let tokens = emit::emit(&model, &root);
     let file: syn::File = syn::parse2(tokens.clone())
-        .map_err(|e| GenerateError::Options(format!("generated code does not parse: {e}")))?;
+        .map_err(|e| GenerateError::Internal(format!("the generated code does not parse: {e}")))?;
     let name = inputs.manifest_path.file_name().map_or_else(
         || inputs.manifest_path.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -231,7 +224,7 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, GenerateError> {
         app_name: manifest.config().app.name.clone(),
         text: header + &prettyplease::unparse(&file),
         tokens,
-        warnings: manifest.warnings(),
+        warnings,
     })
 }
 

@@ -129,16 +129,20 @@ fn expand_args(args: &Args) -> syn::Result<TokenStream2> {
             .map(|(k, p)| (k.to_string(), quote!(#p).to_string().replace(' ', "")))
             .collect(),
     };
+    // An error is shown on the path of the file it is about.
+    let span_of = |file: &Path| {
+        args.specs
+            .iter()
+            .find(|(_, lit)| crate_path(lit) == file)
+            .map_or_else(|| args.manifest.span(), |(_, lit)| lit.span())
+    };
     let error_span = |e: &GenerateError| -> Span {
         match e {
-            GenerateError::Spec {
-                file: Some(file), ..
-            }
-            | GenerateError::Io { path: file, .. } => args
-                .specs
-                .iter()
-                .find(|(_, lit)| crate_path(lit) == *file)
-                .map_or_else(|| args.manifest.span(), |(_, lit)| lit.span()),
+            GenerateError::Io { path, .. } => span_of(path),
+            GenerateError::Diagnostics(files) => files.first().map_or_else(
+                || args.manifest.span(),
+                |d| span_of(Path::new(d.source().name())),
+            ),
             _ => args.manifest.span(),
         }
     };

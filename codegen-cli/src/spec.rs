@@ -58,9 +58,9 @@ impl Spec {
         }
     }
 
-    /// The parsed document.
-    pub(crate) fn openapi(&self) -> &OpenAPI {
-        &self.openapi
+    /// The spec's text.
+    pub(crate) fn text(&self) -> &str {
+        self.source.source().text()
     }
 
     /// The name the spec was loaded under.

@@ -285,7 +285,8 @@ fn generate_reports_bad_inputs() {
         stderr(&o)
     );
 
-    // A spec without the event's path names the connection, event and path.
+    // A spec without the events' paths: every event is reported, with the connection, the
+    // event and the path, located in the spec (the connections to its app share it).
     let o = appwire()
         .arg("generate")
         .arg(fixture("client-example.json"))
@@ -297,12 +298,13 @@ fn generate_reports_bad_inputs() {
         .expect("run");
     assert_eq!(o.status.code(), Some(1));
     let text = stderr(&o);
+    assert!(text.contains("inventory.openapi.json:4:3]"), "{text}");
     assert!(
-        text.contains("inventory.openapi.json: app connection `simple_example_conn`"),
+        text.contains("the spec has no path `/api/simple-example/0x30/list-somethings`"),
         "{text}"
     );
     assert!(
-        text.contains("the spec has no path `/api/simple-example/0x30/list-somethings`"),
+        text.matches("appwire::missing-operation").count() >= 5,
         "{text}"
     );
 

@@ -115,6 +115,8 @@ codes! {
     MissingOkResponse = "missing-ok-response",
     /// A spec given for an app connection that no event calls through.
     UnusedSpec = "unused-spec",
+    /// Two different specs given for one target app, whose connections share its types.
+    ConflictingSpec = "conflicting-spec",
     /// A bug in the generator: what it produced or read internally is wrong, whatever the input.
     Internal = "internal",
 }

@@ -59,6 +59,9 @@
 pub mod auth;
 pub mod breaker;
 pub mod budget;
+/// The decoding of spec types: see `__private`.
+#[doc(hidden)]
+pub mod de;
 #[cfg(feature = "tower")]
 pub mod layer;
 #[cfg(feature = "streams")]
@@ -127,13 +130,18 @@ macro_rules! include_clients {
 /// What generated clients use; no stability promise.
 #[doc(hidden)]
 pub mod __private {
+    pub use appwire_derive::{Declared, Deserialize};
     pub use appwire_manifest::env::ProcessEnv;
     pub use bytes::Bytes;
-    pub use serde;
-    pub use serde_json;
+    pub use serde::Serialize;
+    pub use serde::de::Deserialize;
+    pub use {serde, serde_json};
+
+    pub use crate::de;
 
     pub use crate::config::Parts;
     pub use crate::typed::{Declared, IntoRequest};
+    pub use crate::{Error, RawResponse};
 }
 
 #[cfg(test)]

@@ -159,8 +159,11 @@ fn event(app: &TargetApp, e: &EventDef, root: &TokenStream) -> TokenStream {
                 true => quote!(self.0.#send(#request)),
                 false => quote!(let request = #request; self.0.#send(request)),
             };
+            // A method only makes its request: inline, so that a crate of many clients leaves
+            // the calls (and decoding their answers) to the crates that make them.
             quote! {
                 #doc
+                #[inline]
                 pub fn #name(&self, #(#params),*) -> Call<#out> {
                     #body
                 }
@@ -184,6 +187,7 @@ fn event(app: &TargetApp, e: &EventDef, root: &TokenStream) -> TokenStream {
             };
             quote! {
                 #doc
+                #[inline]
                 pub fn #name #generics(&self, #params) -> Call<R> {
                     self.0.auto(#request)
                 }

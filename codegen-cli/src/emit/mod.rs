@@ -34,7 +34,7 @@ fn target_app(model: &Model, app: &TargetApp, root: &TokenStream) -> TokenStream
     );
     let serde = format!("{root}::__private::serde").replace(' ', "");
     let defs = app.types.iter().map(|d| types::definition(app, d, &serde));
-    let answers = app.answers.iter().map(|a| types::answer(app, a, root));
+    let answers = app.answers.iter().map(|a| types::answer(app, a, &serde));
     let clients = app
         .clients
         .iter()
@@ -91,12 +91,11 @@ fn imports(app: &TargetApp, root: &TokenStream) -> TokenStream {
     }
     let mut runtime = vec![quote!(Call), quote!(CallOptions), quote!(Client)];
     runtime.extend([quote!(ConnectionBuilder), quote!(Error), quote!(Lookup)]);
-    if !app.answers.is_empty() {
-        runtime.push(quote!(RawResponse));
-    }
     runtime.extend([quote!(Request), quote!(Response)]);
-    let serde = (!app.types.is_empty())
-        .then(|| quote!(use #root::__private::serde::{Deserialize, Serialize};));
+    // `Deserialize` is the runtime's derive (and serde's trait), `Declared` its answers' derive.
+    let serde =
+        (!app.types.is_empty()).then(|| quote!(use #root::__private::{Deserialize, Serialize};));
+    let declared = (!app.answers.is_empty()).then(|| quote!(use #root::__private::Declared;));
     let map = used.map.then(|| {
         quote!(
             use ::std::collections::BTreeMap;
@@ -111,6 +110,7 @@ fn imports(app: &TargetApp, root: &TokenStream) -> TokenStream {
         #[allow(unused_imports)]
         use #root::{#(#runtime),*};
         #bytes
+        #declared
         #serde
         #json
     }

@@ -5,7 +5,7 @@ use quote::quote;
 
 use super::docs;
 use crate::ident;
-use crate::model::{AnswerEnum, Decode, Returned, TargetApp, Ty, TypeDef, TypeKind};
+use crate::model::{AnswerEnum, Decode, TargetApp, Ty, TypeDef, TypeKind};
 
 /// The tokens of a type of the app's type space.
 pub(crate) fn ty(app: &TargetApp, t: &Ty) -> TokenStream {
@@ -98,8 +98,8 @@ pub(crate) fn definition(app: &TargetApp, def: &TypeDef, serde: &str) -> TokenSt
     }
 }
 
-/// The enum of an event's answers, and how a response decodes into it.
-pub(crate) fn answer(app: &TargetApp, a: &AnswerEnum, root: &TokenStream) -> TokenStream {
+/// The enum of an event's answers, decoded by status with the runtime's `Declared` derive.
+pub(crate) fn answer(app: &TargetApp, a: &AnswerEnum, serde: &str) -> TokenStream {
     let name = ident::tokens(&a.name);
     let doc = format!(
         " What `{}` answers: its 200 response or one it declares.",
@@ -107,56 +107,39 @@ pub(crate) fn answer(app: &TargetApp, a: &AnswerEnum, root: &TokenStream) -> Tok
     );
     let ok_ty = ty(app, &a.ok.ty);
     let ok_doc = format!(" 200: {}", docs::text(&a.ok.description));
+    let ok_attr = decoding(None, a.ok.decode);
     let variants = a.alternatives.iter().map(|alt| {
         let v = ident::tokens(&alt.variant);
         let t = ty(app, &alt.returned.ty);
         let doc = format!(" {}: {}", alt.status, docs::text(&alt.returned.description));
-        quote!(#[doc = #doc] #v(#t),)
+        let attr = decoding(Some(alt.status), alt.returned.decode);
+        quote!(#[doc = #doc] #attr #v(#t),)
     });
-    let statuses = a
-        .alternatives
-        .iter()
-        .map(|alt| proc_macro2::Literal::u16_unsuffixed(alt.status));
-    let arms = a.alternatives.iter().map(|alt| {
-        let status = proc_macro2::Literal::u16_unsuffixed(alt.status);
-        let v = ident::tokens(&alt.variant);
-        let d = decode(&alt.returned);
-        quote!(#status => #d.map(Self::#v),)
-    });
-    let ok = decode(&a.ok);
-    let uses_event = std::iter::once(&a.ok)
-        .chain(a.alternatives.iter().map(|alt| &alt.returned))
-        .any(|r| r.decode == Decode::Value);
-    let event = match uses_event {
-        true => quote!(event),
-        false => quote!(_event),
-    };
     quote! {
         #[doc = #doc]
-        #[derive(Debug)]
+        #[derive(Debug, Declared)]
+        #[serde(crate = #serde)]
         pub enum #name {
             #[doc = #ok_doc]
+            #ok_attr
             Ok(#ok_ty),
             #(#variants)*
-        }
-
-        impl #root::__private::Declared for #name {
-            const STATUSES: &'static [u16] = &[#(#statuses),*];
-
-            fn decode(raw: &RawResponse, #event: &str) -> Result<Self, Error> {
-                match raw.status.as_u16() {
-                    #(#arms)*
-                    _ => #ok.map(Self::Ok),
-                }
-            }
         }
     }
 }
 
-fn decode(r: &Returned) -> TokenStream {
-    match r.decode {
-        Decode::Json => quote!(raw.json()),
-        Decode::Value => quote!(raw.value(event)),
-        Decode::Bytes => quote!(Ok::<_, Error>(raw.bytes())),
+/// A variant's `#[answer(..)]`: its status, and how its body decodes when not as JSON.
+fn decoding(status: Option<u16>, decode: Decode) -> Option<TokenStream> {
+    let status = status.map(proc_macro2::Literal::u16_unsuffixed);
+    let how = match decode {
+        Decode::Json => None,
+        Decode::Value => Some(quote!(value)),
+        Decode::Bytes => Some(quote!(bytes)),
+    };
+    match (status, how) {
+        (None, None) => None,
+        (Some(s), None) => Some(quote!(#[answer(#s)])),
+        (None, Some(h)) => Some(quote!(#[answer(#h)])),
+        (Some(s), Some(h)) => Some(quote!(#[answer(#s, #h)])),
     }
 }

@@ -1,10 +1,11 @@
 //! The model from a manifest and the target apps' specs, every problem collected.
 
-use appwire_manifest::{AppConfig, EventConnectionType, JsonPath, naming};
+use appwire_manifest::{
+    AppConfig, Code, Diagnostic, Diagnostics, EventConnectionType, JsonPath, naming,
+};
 use indexmap::IndexMap;
 use openapiv3::{
-    OpenAPI, Operation, Parameter, ParameterData, ParameterSchemaOrContent, ReferenceOr, Schema,
-    SchemaKind, Type,
+    Parameter, ParameterData, ParameterSchemaOrContent, ReferenceOr, Schema, SchemaKind, Type,
 };
 
 use super::names::{Namespace, RESERVED_METHODS, RESERVED_TYPES};
@@ -14,98 +15,22 @@ use super::{
     EventKind, HttpCall, Model, Param, ParamPlace, Payload, Returned, TargetApp, Ty, TypedCall,
 };
 use crate::ident;
+use crate::spec::Spec;
 
-/// A spec given for an app connection.
-pub(crate) struct SpecInput<'a> {
-    /// The file, as shown in messages.
-    pub(crate) file: &'a str,
-    pub(crate) text: &'a str,
-    pub(crate) api: &'a OpenAPI,
-}
+/// A problem of a spec, located in it.
+type Problem = Diagnostic;
 
-/// What kind of problem keeps code from being generated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Fault {
-    /// A spec for a connection no event uses.
-    SpecUnused,
-    /// Two different specs for one target app.
-    SpecConflict,
-    /// A construct of the spec the generator does not support.
-    SpecUnsupported,
-    /// A `$ref` naming no schema.
-    SpecRef,
-    /// An event without its path or method in the spec.
-    SpecOperation,
-    /// An operation without a 200 response.
-    SpecResponse,
-}
-
-/// Something that keeps code from being generated, at a JSON path of a file.
-#[derive(Debug)]
-pub(crate) struct Problem {
-    pub(crate) code: Fault,
-    pub(crate) at: JsonPath,
-    pub(crate) message: String,
-    pub(crate) help: Option<String>,
-}
-
-impl Problem {
-    pub(crate) fn new(code: Fault, at: JsonPath, message: impl Into<String>) -> Self {
-        Self {
-            code,
-            at,
-            message: message.into(),
-            help: None,
-        }
-    }
-
-    pub(crate) fn unsupported(at: JsonPath, message: impl Into<String>) -> Self {
-        Self::new(Fault::SpecUnsupported, at, message)
-    }
-
-    pub(crate) fn dangling(at: JsonPath, reference: &str, known: Vec<&str>) -> Self {
-        let mut known = known;
-        known.truncate(8);
-        Self {
-            help: Some(match known.is_empty() {
-                true => "the spec's `components.schemas` is empty".to_owned(),
-                false => format!("the spec's schemas include {}", list(known.iter())),
-            }),
-            ..Self::new(
-                Fault::SpecRef,
-                at,
-                format!("`{reference}` names no schema of the spec"),
-            )
-        }
-    }
-
-    fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-/// Where a problem is.
-#[derive(Debug)]
-pub(crate) enum Place {
-    /// In the spec given for this connection key.
-    Spec(String),
-    /// In the manifest.
-    Manifest,
-    /// In the options the generator was given.
-    Options,
-}
-
-/// The problems found, each with its place.
-pub(crate) type Problems = Vec<(Place, Problem)>;
+/// The problems found: for each file, its diagnostics.
+pub(crate) type Problems = Vec<Diagnostics>;
 
 /// Builds the model of `config`'s clients with the specs of its connections.
 pub(crate) fn build(
     config: &AppConfig,
-    specs: &IndexMap<String, SpecInput<'_>>,
+    specs: &IndexMap<String, Spec>,
     replace: &IndexMap<String, syn::Path>,
 ) -> Result<Model, Problems> {
-    let mut problems = Problems::new();
+    // The problems of each spec, by connection key.
+    let mut problems: IndexMap<&str, Vec<Diagnostic>> = IndexMap::new();
     // Target events by connection, in the order callers first name them.
     let mut calls: IndexMap<&str, IndexMap<&str, (EventConnectionType, Vec<String>)>> =
         IndexMap::new();
@@ -121,16 +46,20 @@ pub(crate) fn build(
             }
         }
     }
-    for key in specs.keys().filter(|k| !calls.contains_key(k.as_str())) {
-        problems.push((
-            Place::Options,
-            Problem::new(
-                Fault::SpecUnused,
-                JsonPath::root(),
-                format!("a spec is given for `{key}`, but no event connects through an app connection of that name"),
-            )
-            .with_help(format!("the connections events use: {}", list(calls.keys()))),
+    for (key, spec) in specs
+        .iter()
+        .filter(|(k, _)| !calls.contains_key(k.as_str()))
+    {
+        let d = spec.error(
+            Code::UnusedSpec,
+            &JsonPath::root(),
+            format!("a spec is given for `{key}`, but no event connects through an app connection of that name"),
+        );
+        let d = d.with_help(format!(
+            "the connections events use: {}",
+            list(calls.keys())
         ));
+        problems.entry(key).or_default().push(d);
     }
 
     // Connections grouped by target app, in the order they are first used.
@@ -159,7 +88,7 @@ pub(crate) fn build(
             ns.take(&type_name);
             clients.push((*key, type_name));
         }
-        let mut space = spec.map(|(_, s)| TypeSpace::new(s.api, replace));
+        let mut space = spec.map(|(_, s)| TypeSpace::new(s, replace));
         let mut answers: IndexMap<String, AnswerEnum> = IndexMap::new();
         // An event two connections reach by one route is modelled once.
         let mut modelled: IndexMap<(String, EventConnectionType), (Docs, TypedCall)> =
@@ -189,26 +118,21 @@ pub(crate) fn build(
                     }
                     (Some((spec_key, spec)), Some(space)) => {
                         let mut call = Call {
+                            connection: key,
                             event,
+                            spec,
                             space,
                             ns: &mut ns,
                             answers: &mut answers,
                         };
-                        match call.typed(spec.api, &route, *http) {
+                        match call.typed(&route, *http) {
                             Ok((docs, typed)) => {
                                 modelled
                                     .insert((route.clone(), *http), (docs.clone(), typed.clone()));
                                 (docs, CallShape::Typed(typed))
                             }
                             Err(problem) => {
-                                let problem = Problem {
-                                    message: format!(
-                                        "app connection `{key}`, event `{event}`: {}",
-                                        problem.message
-                                    ),
-                                    ..problem
-                                };
-                                problems.push((Place::Spec((*spec_key).to_owned()), problem));
+                                problems.entry(spec_key).or_default().push(problem);
                                 continue;
                             }
                         }
@@ -247,14 +171,17 @@ pub(crate) fn build(
         out.push(TargetApp {
             module,
             app: app.clone(),
-            spec_file: spec.map(|(_, s)| file_name(s.file)),
+            spec_file: spec.map(|(_, s)| file_name(s.file())),
             types: space.map(|s| s.defs).unwrap_or_default(),
             answers,
             clients: defs,
         });
     }
     if !problems.is_empty() {
-        return Err(problems);
+        return Err(problems
+            .into_iter()
+            .map(|(key, items)| specs[key].diagnostics(items))
+            .collect());
     }
     Ok(Model {
         caller: App {
@@ -270,25 +197,28 @@ pub(crate) fn build(
 fn app_spec<'s, 'a>(
     app: &App,
     keys: &[&'s str],
-    specs: &'a IndexMap<String, SpecInput<'a>>,
-    problems: &mut Problems,
-) -> Option<(&'s str, &'a SpecInput<'a>)> {
+    specs: &'a IndexMap<String, Spec>,
+    problems: &mut IndexMap<&'s str, Vec<Diagnostic>>,
+) -> Option<(&'s str, &'a Spec)> {
     let mut given = keys.iter().filter_map(|k| specs.get(*k).map(|s| (*k, s)));
     let first = given.next()?;
     for (key, other) in given {
-        if other.text != first.1.text {
-            problems.push((
-                Place::Spec(key.to_owned()),
-                Problem::new(
-                    Fault::SpecConflict,
-                    JsonPath::root(),
-                    format!(
-                        "app connections `{}` and `{key}` both target app `{}` version `{}`, with different specs (`{}` and `{}`)",
-                        first.0, app.name, app.version, first.1.file, other.file
-                    ),
-                )
-                .with_help("connections to one target app share its types: give its spec once"),
-            ));
+        if other.text() != first.1.text() {
+            let d = other.error(
+                Code::ConflictingSpec,
+                &JsonPath::root(),
+                format!(
+                    "app connections `{}` and `{key}` both target app `{}` version `{}`, with different specs (`{}` and `{}`)",
+                    first.0,
+                    app.name,
+                    app.version,
+                    first.1.file(),
+                    other.file()
+                ),
+            );
+            let d =
+                d.with_help("connections to one target app share its types: give its spec once");
+            problems.entry(key).or_default().push(d);
         }
     }
     Some(first)
@@ -325,20 +255,33 @@ fn list<'a>(names: impl Iterator<Item = &'a &'a str>) -> String {
 
 /// One event's call being modelled from its operation.
 struct Call<'c, 'a> {
+    connection: &'c str,
     event: &'c str,
+    spec: &'a Spec,
     space: &'c mut TypeSpace<'a>,
     ns: &'c mut Namespace,
     answers: &'c mut IndexMap<String, AnswerEnum>,
 }
 
 impl Call<'_, '_> {
+    /// A construct of the spec the generator does not support, at `at`.
+    fn unsupported(&self, at: JsonPath, message: impl std::fmt::Display) -> Problem {
+        let message = format!(
+            "{message}, where app connection `{}` calls `{}`",
+            self.connection, self.event
+        );
+        self.spec.error(Code::Unsupported, &at, message)
+    }
+
     fn typed(
         &mut self,
-        spec: &OpenAPI,
         route: &str,
         http: EventConnectionType,
     ) -> Result<(Docs, TypedCall), Problem> {
-        let (op, at) = operation(spec, route, http)?;
+        let found = self
+            .spec
+            .operation(self.connection, self.event, route, http)?;
+        let (op, at) = (found.operation, found.path);
         let base = ident::type_name(self.event);
         let mut params: Vec<Param> = Vec::new();
         let mut names = Namespace::with_reserved(&["body"]);
@@ -356,10 +299,7 @@ impl Call<'_, '_> {
                 }
                 ReferenceOr::Item(_) => continue,
                 ReferenceOr::Reference { .. } => {
-                    return Err(Problem::unsupported(
-                        here,
-                        "a referenced parameter is not supported",
-                    ));
+                    return Err(self.unsupported(here, "a referenced parameter is not supported"));
                 }
             };
             let ty = self.param_type(data, &here, &base, place)?;
@@ -389,15 +329,14 @@ impl Call<'_, '_> {
                         &format!("{base}Body"),
                     )?),
                     None => {
-                        return Err(Problem::unsupported(
-                            here,
-                            "only JSON request bodies are supported",
-                        ));
+                        return Err(
+                            self.unsupported(here, "only JSON request bodies are supported")
+                        );
                     }
                 }
             }
             Some(ReferenceOr::Reference { .. }) => {
-                return Err(Problem::unsupported(
+                return Err(self.unsupported(
                     at.key("requestBody"),
                     "a referenced request body is not supported",
                 ));
@@ -412,10 +351,7 @@ impl Call<'_, '_> {
             };
             let here = at.key("responses").key(code.to_string());
             let ReferenceOr::Item(response) = response else {
-                return Err(Problem::unsupported(
-                    here,
-                    "a referenced response is not supported",
-                ));
+                return Err(self.unsupported(here, "a referenced response is not supported"));
             };
             let returned =
                 self.returned(response, &here, &format!("{base}{}", status_name(*code)))?;
@@ -430,12 +366,14 @@ impl Call<'_, '_> {
             }
         }
         let Some(ok) = ok else {
-            return Err(Problem::new(
-                Fault::SpecResponse,
-                at.key("responses"),
-                "the operation declares no 200 response",
-            )
-            .with_help("hopeit answers an event's result with 200; declare it in `responses`"));
+            let d = self.spec.error(
+                Code::MissingOkResponse,
+                &at.key("responses"),
+                format!("the operation of `{}` declares no 200 response", self.event),
+            );
+            return Err(d.with_help(
+                "hopeit answers an event's result with 200; declare it in `responses`",
+            ));
         };
         let answer = match alternatives.is_empty() {
             true => Answer::Plain(ok),
@@ -470,7 +408,7 @@ impl Call<'_, '_> {
         place: ParamPlace,
     ) -> Result<Ty, Problem> {
         let ParameterSchemaOrContent::Schema(schema) = &data.format else {
-            return Err(Problem::unsupported(
+            return Err(self.unsupported(
                 at.key("content"),
                 format!("parameter `{}` has content, not a schema", data.name),
             ));
@@ -527,10 +465,9 @@ impl Call<'_, '_> {
         };
         let at = at.key("content").key(content_type.as_str());
         let Some(schema) = media.schema.as_ref() else {
-            return Err(Problem::unsupported(
-                at,
-                format!("a `{content_type}` response without a schema"),
-            ));
+            return Err(
+                self.unsupported(at, format!("a `{content_type}` response without a schema"))
+            );
         };
         let at = at.key("schema");
         // hopeit reads a text/plain answer as the plain value `{"<event>": text}`.
@@ -554,60 +491,6 @@ impl Call<'_, '_> {
             decode,
             description,
         })
-    }
-}
-
-/// The spec's operation for a route and method, and its JSON path.
-fn operation<'s>(
-    spec: &'s OpenAPI,
-    route: &str,
-    http: EventConnectionType,
-) -> Result<(&'s Operation, JsonPath), Problem> {
-    let at = JsonPath::from(["paths", route]);
-    let item = match spec.paths.paths.get(route) {
-        Some(ReferenceOr::Item(item)) => item,
-        Some(ReferenceOr::Reference { .. }) => {
-            return Err(Problem::unsupported(
-                at,
-                format!("path `{route}` is a reference, which is not supported"),
-            ));
-        }
-        None => {
-            let close: Vec<&str> = spec
-                .paths
-                .paths
-                .keys()
-                .filter(|p| p.rsplit('/').next() == route.rsplit('/').next())
-                .map(String::as_str)
-                .collect();
-            let problem = Problem::new(
-                Fault::SpecOperation,
-                JsonPath::from(["paths"]),
-                format!("the spec has no path `{route}`"),
-            );
-            return Err(match close.is_empty() {
-                true => problem.with_help(
-                    "check the connection's target app and version, or give the target's spec",
-                ),
-                false => problem.with_help(format!(
-                    "the spec has {}; a `route` of the target needs a `routes_override` in the connection's settings",
-                    close.join(", ")
-                )),
-            });
-        }
-    };
-    let (op, key) = match http {
-        EventConnectionType::Get => (item.get.as_ref(), "get"),
-        EventConnectionType::Post => (item.post.as_ref(), "post"),
-    };
-    match op {
-        Some(op) => Ok((op, at.key(key))),
-        None => Err(Problem::new(
-            Fault::SpecOperation,
-            at,
-            format!("the spec has no {} operation at `{route}`", http.as_str()),
-        )
-        .with_help("the event connection's `type` must match the target event's method")),
     }
 }
 

@@ -11,7 +11,7 @@ mod build;
 mod names;
 mod types;
 
-pub(crate) use build::{Place, SpecInput, build};
+pub(crate) use build::build;
 
 use appwire_manifest::EventConnectionType;
 

@@ -96,11 +96,6 @@ impl Namespace {
         }
     }
 
-    /// Whether `name` is taken.
-    pub(crate) fn is_taken(&self, name: &str) -> bool {
-        self.taken.contains(name)
-    }
-
     /// Takes `name` exactly; false when it was taken already.
     pub(crate) fn take(&mut self, name: &str) -> bool {
         self.taken.insert(name.to_owned())

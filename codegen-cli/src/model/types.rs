@@ -10,21 +10,24 @@
 
 use std::collections::HashMap;
 
-use appwire_manifest::JsonPath;
+use appwire_manifest::{Diagnostic, JsonPath};
 use indexmap::IndexMap;
 use openapiv3::{
-    AdditionalProperties, OpenAPI, ReferenceOr, Schema, SchemaKind, StringFormat, Type,
+    AdditionalProperties, ReferenceOr, Schema, SchemaKind, StringFormat, Type,
     VariantOrUnknownOrEmpty,
 };
 
-use super::build::Problem;
 use super::names::Namespace;
 use super::{Docs, Field, Ty, TypeDef, TypeId, TypeKind, Variant};
 use crate::ident;
+use crate::spec::Spec;
+
+/// What keeps a schema from becoming a type, located in its spec.
+type Problem = Diagnostic;
 
 /// The types of one spec, created as they are used.
 pub(crate) struct TypeSpace<'a> {
-    spec: &'a OpenAPI,
+    spec: &'a Spec,
     /// User types replacing components, by component name.
     replace: &'a IndexMap<String, syn::Path>,
     pub(crate) defs: Vec<TypeDef>,
@@ -32,10 +35,8 @@ pub(crate) struct TypeSpace<'a> {
     components: HashMap<String, TypeId>,
 }
 
-const COMPONENTS: &str = "#/components/schemas/";
-
 impl<'a> TypeSpace<'a> {
-    pub(crate) fn new(spec: &'a OpenAPI, replace: &'a IndexMap<String, syn::Path>) -> Self {
+    pub(crate) fn new(spec: &'a Spec, replace: &'a IndexMap<String, syn::Path>) -> Self {
         Self {
             spec,
             replace,
@@ -87,59 +88,38 @@ impl<'a> TypeSpace<'a> {
         })
     }
 
-    /// A named component: its user replacement, or its type.
+    /// A named component: its user replacement, or its type. `at` holds the `$ref`.
     fn component(
         &mut self,
         ns: &mut Namespace,
         reference: &str,
         at: &JsonPath,
     ) -> Result<Ty, Problem> {
-        let at = at.key("$ref");
-        let Some(name) = reference.strip_prefix(COMPONENTS) else {
-            return Err(Problem::unsupported(
-                at,
-                format!("the reference `{reference}` is not to `{COMPONENTS}<name>`"),
-            ));
-        };
+        let spec = self.spec;
+        let component = spec.component(reference, at)?;
+        let name = component.name;
         if let Some(path) = self.replace.get(name) {
             return Ok(Ty::Replaced(path.clone()));
         }
         if let Some(id) = self.components.get(name) {
             return Ok(Ty::Named(*id));
         }
-        let Some(schema) = self
-            .spec
-            .components
-            .as_ref()
-            .and_then(|c| c.schemas.get(name))
-        else {
-            return Err(Problem::dangling(at, reference, self.component_names()));
-        };
         let id = self.reserve(ns, name, Some(name));
         self.components.insert(name.to_owned(), id);
-        let here = JsonPath::from(["components", "schemas", name]);
-        let kind = match schema {
+        let kind = match component.schema {
             ReferenceOr::Item(schema) => {
                 let name = self.defs[id.0].name.clone();
-                let (docs, kind) = self.define(ns, &name, schema, &here)?;
+                let (docs, kind) = self.define(ns, &name, schema, &component.path)?;
                 self.defs[id.0].docs = docs;
                 kind
             }
             // A component that is another name for one.
             ReferenceOr::Reference { reference } => {
-                TypeKind::Alias(self.component(ns, reference, &here)?)
+                TypeKind::Alias(self.component(ns, reference, &component.path)?)
             }
         };
         self.defs[id.0].kind = kind;
         Ok(Ty::Named(id))
-    }
-
-    fn component_names(&self) -> Vec<&str> {
-        self.spec
-            .components
-            .iter()
-            .flat_map(|c| c.schemas.keys().map(String::as_str))
-            .collect()
     }
 
     /// A new named type, defined later: components may refer to each other in cycles.

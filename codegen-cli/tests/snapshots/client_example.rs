@@ -5,10 +5,10 @@
 pub mod simple_example {
     #[allow(unused_imports)]
     use ::appwire::{
-        Call, CallOptions, Client, ConnectionBuilder, Error, Lookup, RawResponse,
-        Request, Response,
+        Call, CallOptions, Client, ConnectionBuilder, Error, Lookup, Request, Response,
     };
-    use ::appwire::__private::serde::{Deserialize, Serialize};
+    use ::appwire::__private::Declared;
+    use ::appwire::__private::{Deserialize, Serialize};
     /// Example Something event
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::appwire::__private::serde")]
@@ -76,55 +76,35 @@ pub mod simple_example {
         pub id: String,
     }
     /// What `login` answers: its 200 response or one it declares.
-    #[derive(Debug)]
+    #[derive(Debug, Declared)]
+    #[serde(crate = "::appwire::__private::serde")]
     pub enum LoginResponse {
         /// 200: Authentication information to be used for further API calls
         Ok(AuthInfo),
         /// 401: Login failed, invalid credentials
+        #[answer(401)]
         Unauthorized(ErrorInfo),
     }
-    impl ::appwire::__private::Declared for LoginResponse {
-        const STATUSES: &'static [u16] = &[401];
-        fn decode(raw: &RawResponse, _event: &str) -> Result<Self, Error> {
-            match raw.status.as_u16() {
-                401 => raw.json().map(Self::Unauthorized),
-                _ => raw.json().map(Self::Ok),
-            }
-        }
-    }
     /// What `save_something` answers: its 200 response or one it declares.
-    #[derive(Debug)]
+    #[derive(Debug, Declared)]
+    #[serde(crate = "::appwire::__private::serde")]
     pub enum SaveSomethingResponse {
         /// 200: path where object is saved
+        #[answer(value)]
         Ok(String),
         /// 400: bad request reason
+        #[answer(400, value)]
         BadRequest(String),
     }
-    impl ::appwire::__private::Declared for SaveSomethingResponse {
-        const STATUSES: &'static [u16] = &[400];
-        fn decode(raw: &RawResponse, event: &str) -> Result<Self, Error> {
-            match raw.status.as_u16() {
-                400 => raw.value(event).map(Self::BadRequest),
-                _ => raw.value(event).map(Self::Ok),
-            }
-        }
-    }
     /// What `query_something` answers: its 200 response or one it declares.
-    #[derive(Debug)]
+    #[derive(Debug, Declared)]
+    #[serde(crate = "::appwire::__private::serde")]
     pub enum QuerySomethingResponse {
         /// 200: Something object returned when found
         Ok(Something),
         /// 404: Information about not found object
+        #[answer(404)]
         NotFound(SomethingNotFound),
-    }
-    impl ::appwire::__private::Declared for QuerySomethingResponse {
-        const STATUSES: &'static [u16] = &[404];
-        fn decode(raw: &RawResponse, _event: &str) -> Result<Self, Error> {
-            match raw.status.as_u16() {
-                404 => raw.json().map(Self::NotFound),
-                _ => raw.json().map(Self::Ok),
-            }
-        }
     }
     /// Client of app connection `simple_example_conn_unsecured`: app `simple-example` version `0.30`.
     ///
@@ -172,6 +152,7 @@ pub mod simple_example {
         /// - `x_track_session_id`: Track information: track.session_id
         ///
         /// `GET /api/simple-example/0x30/list-somethings-unsecured` calls event `list_somethings_unsecured`, for `call_unsecured`, `count_and_save`.
+        #[inline]
         pub fn list_somethings_unsecured(
             &self,
             wildcard: Option<&str>,
@@ -232,6 +213,7 @@ pub mod simple_example {
         /// - `x_track_session_id`: Track information: track.session_id
         ///
         /// `GET /api/simple-example/0x30/basic-auth/0x30/login` calls event `login`, for `count_and_save`.
+        #[inline]
         pub fn login(
             &self,
             x_track_caller: &str,
@@ -289,6 +271,7 @@ pub mod simple_example {
         /// - `x_track_session_id`: Track information: track.session_id
         ///
         /// `GET /api/simple-example/0x30/list-somethings` calls event `list_somethings`, for `count_and_save`.
+        #[inline]
         pub fn list_somethings(
             &self,
             wildcard: Option<&str>,
@@ -309,6 +292,7 @@ pub mod simple_example {
         /// - `x_track_session_id`: Track information: track.session_id
         ///
         /// `POST /api/simple-example/0x30/save-something` calls event `save_something`, for `count_and_save`.
+        #[inline]
         pub fn save_something(
             &self,
             x_track_caller: &str,
@@ -331,6 +315,7 @@ pub mod simple_example {
         /// - `x_track_session_id`: Track information: track.session_id
         ///
         /// `GET /api/simple-example/0x30/query-something` calls event `query_something`, for `handle_responses`.
+        #[inline]
         pub fn query_something(
             &self,
             item_id: &str,

@@ -47,6 +47,7 @@ pub mod simple_example {
         /// `GET /api/simple-example/0x30/list-somethings-unsecured` calls event `list_somethings_unsecured`, for `call_unsecured`, `count_and_save`.
         ///
         /// `query` goes as query arguments, `body` (a POST's) as the JSON payload, and the answer decodes as `R` (a plain value taken out of hopeit's `{"<event>": value}`).
+        #[inline]
         pub fn list_somethings_unsecured<
             Q: ::appwire::__private::serde::Serialize + ?Sized,
             R: ::appwire::__private::serde::de::DeserializeOwned + Send + 'static,
@@ -94,6 +95,7 @@ pub mod simple_example {
         /// `GET /api/simple-example/0x30/basic-auth/0x30/login` calls event `login`, for `count_and_save`.
         ///
         /// `query` goes as query arguments, `body` (a POST's) as the JSON payload, and the answer decodes as `R` (a plain value taken out of hopeit's `{"<event>": value}`).
+        #[inline]
         pub fn login<
             Q: ::appwire::__private::serde::Serialize + ?Sized,
             R: ::appwire::__private::serde::de::DeserializeOwned + Send + 'static,
@@ -141,6 +143,7 @@ pub mod simple_example {
         /// `GET /api/simple-example/0x30/list-somethings` calls event `list_somethings`, for `count_and_save`.
         ///
         /// `query` goes as query arguments, `body` (a POST's) as the JSON payload, and the answer decodes as `R` (a plain value taken out of hopeit's `{"<event>": value}`).
+        #[inline]
         pub fn list_somethings<
             Q: ::appwire::__private::serde::Serialize + ?Sized,
             R: ::appwire::__private::serde::de::DeserializeOwned + Send + 'static,
@@ -150,6 +153,7 @@ pub mod simple_example {
         /// `POST /api/simple-example/0x30/save-something` calls event `save_something`, for `count_and_save`.
         ///
         /// `query` goes as query arguments, `body` (a POST's) as the JSON payload, and the answer decodes as `R` (a plain value taken out of hopeit's `{"<event>": value}`).
+        #[inline]
         pub fn save_something<
             Q: ::appwire::__private::serde::Serialize + ?Sized,
             B: ::appwire::__private::serde::Serialize + ?Sized,
@@ -165,6 +169,7 @@ pub mod simple_example {
         /// `GET /api/simple-example/0x30/query-something` calls event `query_something`, for `handle_responses`.
         ///
         /// `query` goes as query arguments, `body` (a POST's) as the JSON payload, and the answer decodes as `R` (a plain value taken out of hopeit's `{"<event>": value}`).
+        #[inline]
         pub fn query_something<
             Q: ::appwire::__private::serde::Serialize + ?Sized,
             R: ::appwire::__private::serde::de::DeserializeOwned + Send + 'static,

@@ -5,10 +5,10 @@
 pub mod store {
     #[allow(unused_imports)]
     use ::appwire::{
-        Call, CallOptions, Client, ConnectionBuilder, Error, Lookup, RawResponse,
-        Request, Response,
+        Call, CallOptions, Client, ConnectionBuilder, Error, Lookup, Request, Response,
     };
-    use ::appwire::__private::serde::{Deserialize, Serialize};
+    use ::appwire::__private::Declared;
+    use ::appwire::__private::{Deserialize, Serialize};
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::appwire::__private::serde")]
     pub struct Item {
@@ -88,55 +88,34 @@ pub mod store {
         pub legacy: bool,
     }
     /// What `get_item` answers: its 200 response or one it declares.
-    #[derive(Debug)]
+    #[derive(Debug, Declared)]
+    #[serde(crate = "::appwire::__private::serde")]
     pub enum GetItemResponse2 {
         /// 200: The get_item
         Ok(Item),
         /// 404: Status 404
+        #[answer(404)]
         NotFound(Error2),
     }
-    impl ::appwire::__private::Declared for GetItemResponse2 {
-        const STATUSES: &'static [u16] = &[404];
-        fn decode(raw: &RawResponse, _event: &str) -> Result<Self, Error> {
-            match raw.status.as_u16() {
-                404 => raw.json().map(Self::NotFound),
-                _ => raw.json().map(Self::Ok),
-            }
-        }
-    }
     /// What `save` answers: its 200 response or one it declares.
-    #[derive(Debug)]
+    #[derive(Debug, Declared)]
+    #[serde(crate = "::appwire::__private::serde")]
     pub enum SaveResponse {
         /// 200: Saved
         Ok(Response2),
         /// 400: Refused
+        #[answer(400)]
         BadRequest(Client2),
     }
-    impl ::appwire::__private::Declared for SaveResponse {
-        const STATUSES: &'static [u16] = &[400];
-        fn decode(raw: &RawResponse, _event: &str) -> Result<Self, Error> {
-            match raw.status.as_u16() {
-                400 => raw.json().map(Self::BadRequest),
-                _ => raw.json().map(Self::Ok),
-            }
-        }
-    }
     /// What `list_results` answers: its 200 response or one it declares.
-    #[derive(Debug)]
+    #[derive(Debug, Declared)]
+    #[serde(crate = "::appwire::__private::serde")]
     pub enum ListResultsResponse {
         /// 200: The list_results
         Ok(Vec<Result2>),
         /// 500: Status 500
+        #[answer(500)]
         InternalServerError(GetItemResponse),
-    }
-    impl ::appwire::__private::Declared for ListResultsResponse {
-        const STATUSES: &'static [u16] = &[500];
-        fn decode(raw: &RawResponse, _event: &str) -> Result<Self, Error> {
-            match raw.status.as_u16() {
-                500 => raw.json().map(Self::InternalServerError),
-                _ => raw.json().map(Self::Ok),
-            }
-        }
     }
     /// Client of app connection `store`: app `store` version `1.0`.
     ///
@@ -178,6 +157,7 @@ pub mod store {
         /// Store: get_item
         ///
         /// `GET /api/store/1x0/get-item` calls event `get_item`, for `show`.
+        #[inline]
         pub fn get_item(
             &self,
             item_id: &str,
@@ -191,6 +171,7 @@ pub mod store {
         /// Store: save
         ///
         /// `POST /api/store/1x0/save` calls event `save`, for `edit`.
+        #[inline]
         pub fn save(&self, body: &Option2) -> Call<SaveResponse> {
             let request = Request::post("save").json_body(body);
             self.0.declared(request)
@@ -198,6 +179,7 @@ pub mod store {
         /// Store: new
         ///
         /// `GET /api/store/1x0/new` calls event `new`, for `edit`.
+        #[inline]
         pub fn new_(&self) -> Call<Vec2> {
             self.0.json(Request::get("new"))
         }
@@ -242,6 +224,7 @@ pub mod store {
         /// Store: get_item
         ///
         /// `GET /api/store/1x0/get-item` calls event `get_item`, for `show`.
+        #[inline]
         pub fn get_item(
             &self,
             item_id: &str,
@@ -255,6 +238,7 @@ pub mod store {
         /// Store: list_results
         ///
         /// `GET /api/store/1x0/list-results` calls event `list_results`, for `show`.
+        #[inline]
         pub fn list_results(&self) -> Call<ListResultsResponse> {
             self.0.declared(Request::get("list_results"))
         }

@@ -6,10 +6,10 @@ pub mod inventory {
     use ::std::collections::BTreeMap;
     #[allow(unused_imports)]
     use ::appwire::{
-        Call, CallOptions, Client, ConnectionBuilder, Error, Lookup, RawResponse,
-        Request, Response,
+        Call, CallOptions, Client, ConnectionBuilder, Error, Lookup, Request, Response,
     };
-    use ::appwire::__private::serde::{Deserialize, Serialize};
+    use ::appwire::__private::Declared;
+    use ::appwire::__private::{Deserialize, Serialize};
     /// An item of the inventory
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::appwire::__private::serde")]
@@ -67,41 +67,27 @@ pub mod inventory {
         pub id: String,
     }
     /// What `get_item` answers: its 200 response or one it declares.
-    #[derive(Debug)]
+    #[derive(Debug, Declared)]
+    #[serde(crate = "::appwire::__private::serde")]
     pub enum GetItemResponse {
         /// 200: The item
         Ok(Item),
         /// 404: No such item
+        #[answer(404)]
         NotFound(ItemNotFound),
         /// 503: Inventory is being rebuilt
+        #[answer(503, value)]
         ServiceUnavailable(String),
     }
-    impl ::appwire::__private::Declared for GetItemResponse {
-        const STATUSES: &'static [u16] = &[404, 503];
-        fn decode(raw: &RawResponse, event: &str) -> Result<Self, Error> {
-            match raw.status.as_u16() {
-                404 => raw.json().map(Self::NotFound),
-                503 => raw.value(event).map(Self::ServiceUnavailable),
-                _ => raw.json().map(Self::Ok),
-            }
-        }
-    }
     /// What `save_item` answers: its 200 response or one it declares.
-    #[derive(Debug)]
+    #[derive(Debug, Declared)]
+    #[serde(crate = "::appwire::__private::serde")]
     pub enum SaveItemResponse {
         /// 200: Saved items
         Ok(Vec<Item>),
         /// 400: Invalid item
+        #[answer(400)]
         BadRequest(::appwire::ErrorInfo),
-    }
-    impl ::appwire::__private::Declared for SaveItemResponse {
-        const STATUSES: &'static [u16] = &[400];
-        fn decode(raw: &RawResponse, _event: &str) -> Result<Self, Error> {
-            match raw.status.as_u16() {
-                400 => raw.json().map(Self::BadRequest),
-                _ => raw.json().map(Self::Ok),
-            }
-        }
     }
     /// Client of app connection `inventory`: app `inventory` version `2.1`.
     ///
@@ -148,6 +134,7 @@ pub mod inventory {
         /// - `item_id_`: Legacy spelling of item_id
         ///
         /// `GET /api/inventory/2x1/get-item` calls event `get_item`, for `show_item`, `edit_item`.
+        #[inline]
         pub fn get_item(
             &self,
             item_id: &str,
@@ -165,6 +152,7 @@ pub mod inventory {
         /// Inventory: count stock
         ///
         /// `GET /custom/-stock-count` calls event `stock.count`, for `show_item`.
+        #[inline]
         pub fn stock_count(
             &self,
             warehouse: Option<i64>,
@@ -176,12 +164,14 @@ pub mod inventory {
             self.0.value(request)
         }
         /// `GET /api/inventory/2x1/describe` calls event `describe`, for `show_item`.
+        #[inline]
         pub fn describe(&self) -> Call<String> {
             self.0.value(Request::get("describe"))
         }
         /// Inventory: save an item
         ///
         /// `POST /api/inventory/2x1/save-item` calls event `save_item`, for `edit_item`.
+        #[inline]
         pub fn save_item(&self, body: &Item) -> Call<SaveItemResponse> {
             let request = Request::post("save_item").json_body(body);
             self.0.declared(request)
@@ -189,6 +179,7 @@ pub mod inventory {
         /// Inventory: rename
         ///
         /// `POST /api/inventory/2x1/rename` calls event `rename`, for `edit_item`.
+        #[inline]
         pub fn rename(&self, item_id: &str, body: &str) -> Call<String> {
             let request = Request::post("rename")
                 .query("item_id", item_id)
@@ -236,6 +227,7 @@ pub mod inventory {
         /// Admin: reindex
         ///
         /// `POST /api/inventory/2x1/admin-tools/2x1/reindex` calls event `reindex`, for `show_item`.
+        #[inline]
         pub fn reindex(&self, body: &ReindexOptions) -> Call<i64> {
             let request = Request::post("reindex").json_body(body);
             self.0.value(request)
