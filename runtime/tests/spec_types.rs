@@ -30,19 +30,19 @@ enum Kind {
 /// The same types, decoded by serde's derive.
 mod by_serde {
     #[derive(Debug, PartialEq, serde::Deserialize)]
-    pub struct Item {
-        pub id: String,
+    pub(crate) struct Item {
+        pub(crate) id: String,
         #[serde(rename = "itemKind")]
-        pub kind: Kind,
+        pub(crate) kind: Kind,
         #[serde(default)]
-        pub price: Option<f64>,
-        pub note: Option<String>,
+        pub(crate) price: Option<f64>,
+        pub(crate) note: Option<String>,
         #[serde(rename = "type", default)]
-        pub r#type: Option<Vec<String>>,
+        pub(crate) r#type: Option<Vec<String>>,
     }
 
     #[derive(Debug, PartialEq, serde::Deserialize)]
-    pub enum Kind {
+    pub(crate) enum Kind {
         #[serde(rename = "tool")]
         Tool,
         #[serde(rename = "kit-box")]

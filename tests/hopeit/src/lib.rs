@@ -20,3 +20,16 @@ pub use hopeit::{Error, Hopeit, SKIP, VENV};
 /// and `AuthEcho` (the plugin's event, `FORWARD_CONTEXT`).
 #[appwire::clients(manifest = "apps/caller/config/app-config.json")]
 pub mod clients {}
+
+/// The same clients with `explode` declaring hopeit's `500` error body (`ErrorInfo`), as an
+/// event written with `responses={500: ErrorInfo}` would: `apps/target/api/openapi.json` with
+/// that one response added.
+#[appwire::clients(
+    manifest = "apps/caller/config/app-config.json",
+    spec(
+        target = "apps/target/api/openapi-declared-500.json",
+        target_signed = "apps/target/api/openapi-declared-500.json",
+        auth_echo = "apps/target/api/openapi-declared-500.json",
+    )
+)]
+pub mod declared_500 {}

@@ -181,15 +181,24 @@ async fn track_headers_reach_the_target_including_its_required_custom_one() {
     assert_eq!(id.len(), 36, "a UUID: {id}");
     assert_ne!(id, &second.track["track.request_id"]);
 
-    // The target's spec requires `X-Track-Session-Id`: its server refuses a call without it.
+    // The target's spec requires `X-Track-Session-Id`: the generated method takes it, so a
+    // client without a context still sends it.
     let bare = Target::builder(fleet.env())
         .and_then(|b| b.build())
         .map(Target::new)
         .expect("client");
-    let err = bare
-        .inspect("i-1", 1, None, SESSION)
+    let seen = bare
+        .inspect("i-1", 1, None, "session-7")
         .await
-        .expect_err("refused");
+        .expect("inspect");
+    assert_eq!(seen.value.track["track.session_id"], "session-7");
+
+    // Its server refuses a call without it.
+    let connection = common::connection(bare.client());
+    let request = appwire::Request::get("inspect")
+        .query("item_id", "i-1")
+        .query("qty", 1);
+    let err = connection.send(request).await.expect_err("refused");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
     let text = err.response().expect("a response").text();
     assert!(text.contains("x-track-session-id"), "{text}");
