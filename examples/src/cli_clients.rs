@@ -4,11 +4,9 @@
 #[allow(dead_code, missing_docs, unreachable_pub)]
 pub mod catalog {
     #[allow(unused_imports)]
-    use ::appwire::{
-        Call, CallOptions, Client, ConnectionBuilder, Error, Lookup, RawResponse,
-        Request, Response,
-    };
-    use ::appwire::__private::serde::{Deserialize, Serialize};
+    use ::appwire::{Call, Client, Error, Request, Response};
+    use ::appwire::__private::Declared;
+    use ::appwire::__private::{Deserialize, Serialize};
     /// An item of the catalog
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     #[serde(crate = "::appwire::__private::serde")]
@@ -26,27 +24,21 @@ pub mod catalog {
         pub item_id: String,
     }
     /// What `get_item` answers: its 200 response or one it declares.
-    #[derive(Debug)]
+    #[derive(Debug, Declared)]
+    #[serde(crate = "::appwire::__private::serde")]
     pub enum GetItemResponse {
         /// 200: The item
         Ok(Item),
         /// 404: No item with that id
+        #[answer(404)]
         NotFound(ItemNotFound),
-    }
-    impl ::appwire::__private::Declared for GetItemResponse {
-        const STATUSES: &'static [u16] = &[404];
-        fn decode(raw: &RawResponse, _event: &str) -> Result<Self, Error> {
-            match raw.status.as_u16() {
-                404 => raw.json().map(Self::NotFound),
-                _ => raw.json().map(Self::Ok),
-            }
-        }
     }
     /// Client of app connection `catalog`: app `catalog` version `0.30`.
     ///
-    /// Settings come from section `catalog` of the manifest, `${VAR}`s expanded when the client is built. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
+    /// Built with `from_env` or `builder`: settings from section `catalog` of the manifest, `${VAR}`s expanded then. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
     #[derive(Clone, Debug)]
     pub struct Catalog(Client);
+    ::appwire::__private::client!(Catalog);
     impl Catalog {
         const PARTS: ::appwire::__private::Parts = ::appwire::__private::Parts {
             caller_name: "shop-front",
@@ -58,27 +50,6 @@ pub mod catalog {
             settings_key: "catalog",
             settings: "{\"connection_str\":\"${CATALOG_HOSTS}\",\"auth_strategy\":\"UNSECURED\",\"retries\":2,\"circuit_breaker_open_failures\":2,\"circuit_breaker_open_seconds\":30,\"appwire\":{\"attempt_timeout_ms\":2000,\"deadline_ms\":10000}}",
         };
-        /// The client with the manifest's settings, `${VAR}`s read from the environment.
-        pub fn from_env() -> Result<Self, Error> {
-            Client::from_env(&Self::PARTS).map(Self)
-        }
-        /// Its connection with the manifest's settings, `${VAR}`s read from `env`, to adjust.
-        pub fn builder(env: &dyn Lookup) -> Result<ConnectionBuilder, Error> {
-            Client::builder(&Self::PARTS, env)
-        }
-        /// A client calling through a connection, or a [stand-in](Client::stand_in).
-        pub fn new(client: impl Into<Client>) -> Self {
-            Self(client.into())
-        }
-        /// This client with `options` for each call.
-        #[must_use]
-        pub fn with_options(&self, options: CallOptions) -> Self {
-            Self(self.0.with_options(options))
-        }
-        /// The runtime's client: the connection (its hosts' state) and the options.
-        pub fn client(&self) -> &Client {
-            &self.0
-        }
         /// Catalog: get an item
         ///
         /// Reads one item of the catalog.
@@ -86,6 +57,7 @@ pub mod catalog {
         /// - `item_id`: The item's id
         ///
         /// `GET /api/catalog/0x30/get-item` calls event `get_item`, for `show_item`.
+        #[inline]
         pub fn get_item(&self, item_id: &str) -> Call<GetItemResponse> {
             let request = Request::get("get_item").query("item_id", item_id);
             self.0.declared(request)
@@ -95,6 +67,7 @@ pub mod catalog {
         /// - `limit`: Most items returned
         ///
         /// `GET /api/catalog/0x30/list-items` calls event `list_items`, for `show_item`.
+        #[inline]
         pub fn list_items(&self, limit: Option<i64>) -> Call<Vec<Item>> {
             let request = Request::get("list_items").query_opt("limit", limit);
             self.0.json(request)
@@ -102,6 +75,7 @@ pub mod catalog {
         /// Catalog: save an item
         ///
         /// `POST /api/catalog/0x30/save-item` calls event `save_item`, for `edit_item`.
+        #[inline]
         pub fn save_item(&self, body: &Item) -> Call<String> {
             let request = Request::post("save_item").json_body(body);
             self.0.value(request)

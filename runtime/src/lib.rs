@@ -139,6 +139,7 @@ pub mod __private {
 
     pub use crate::de;
 
+    pub use crate::__client as client;
     pub use crate::config::Parts;
     pub use crate::typed::{Declared, IntoRequest};
     pub use crate::{Error, RawResponse};

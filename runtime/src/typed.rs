@@ -364,3 +364,44 @@ impl RawResponse {
         Ok(Self::new(status, headers, body))
     }
 }
+
+/// The constructors and accessors of a generated client type `$name`, a newtype of [`Client`]
+/// with a `PARTS` const: written once here, not once per connection.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __client {
+    ($name:ident) => {
+        impl $name {
+            /// The client with the manifest's settings, `${VAR}`s read from the environment.
+            pub fn from_env() -> ::core::result::Result<Self, $crate::Error> {
+                $crate::Client::from_env(&Self::PARTS).map(Self)
+            }
+
+            /// Its connection with the manifest's settings, `${VAR}`s read from `env`, to adjust
+            /// (settings, a hopeit server config) before it is built and given to
+            /// [`new`](Self::new).
+            pub fn builder(
+                env: &dyn $crate::Lookup,
+            ) -> ::core::result::Result<$crate::ConnectionBuilder, $crate::Error> {
+                $crate::Client::builder(&Self::PARTS, env)
+            }
+
+            /// A client calling through a connection, or through a stand-in for tests
+            /// (`Client::stand_in`).
+            pub fn new(client: impl ::core::convert::Into<$crate::Client>) -> Self {
+                Self(client.into())
+            }
+
+            /// This client with `options` for each of its calls.
+            #[must_use]
+            pub fn with_options(&self, options: $crate::CallOptions) -> Self {
+                Self(self.0.with_options(options))
+            }
+
+            /// The runtime's client: the connection (its hosts' state) and the options.
+            pub fn client(&self) -> &$crate::Client {
+                &self.0
+            }
+        }
+    };
+}

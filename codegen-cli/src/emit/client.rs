@@ -30,7 +30,7 @@ pub(crate) fn client(
         ),
         String::new(),
         format!(
-            "Settings come from section `{}` of the manifest, `${{VAR}}`s expanded when the client is built. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.",
+            "Built with `from_env` or `builder`: settings from section `{}` of the manifest, `${{VAR}}`s expanded then. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.",
             c.settings_key
         ),
     ];
@@ -48,6 +48,8 @@ pub(crate) fn client(
         #[derive(Clone, Debug)]
         pub struct #name(Client);
 
+        #root::__private::client!(#name);
+
         impl #name {
             const PARTS: #root::__private::Parts = #root::__private::Parts {
                 caller_name: #caller_name,
@@ -59,32 +61,6 @@ pub(crate) fn client(
                 settings_key: #settings_key,
                 settings: #settings,
             };
-
-            /// The client with the manifest's settings, `${VAR}`s read from the environment.
-            pub fn from_env() -> Result<Self, Error> {
-                Client::from_env(&Self::PARTS).map(Self)
-            }
-
-            /// Its connection with the manifest's settings, `${VAR}`s read from `env`, to adjust.
-            pub fn builder(env: &dyn Lookup) -> Result<ConnectionBuilder, Error> {
-                Client::builder(&Self::PARTS, env)
-            }
-
-            /// A client calling through a connection, or a [stand-in](Client::stand_in).
-            pub fn new(client: impl Into<Client>) -> Self {
-                Self(client.into())
-            }
-
-            /// This client with `options` for each call.
-            #[must_use]
-            pub fn with_options(&self, options: CallOptions) -> Self {
-                Self(self.0.with_options(options))
-            }
-
-            /// The runtime's client: the connection (its hosts' state) and the options.
-            pub fn client(&self) -> &Client {
-                &self.0
-            }
 
             #(#methods)*
         }

@@ -89,9 +89,13 @@ fn imports(app: &TargetApp, root: &TokenStream) -> TokenStream {
             }
         }
     }
-    let mut runtime = vec![quote!(Call), quote!(CallOptions), quote!(Client)];
-    runtime.extend([quote!(ConnectionBuilder), quote!(Error), quote!(Lookup)]);
-    runtime.extend([quote!(Request), quote!(Response)]);
+    let runtime = [
+        quote!(Call),
+        quote!(Client),
+        quote!(Error),
+        quote!(Request),
+        quote!(Response),
+    ];
     // `Deserialize` is the runtime's derive (and serde's trait), `Declared` its answers' derive.
     let serde =
         (!app.types.is_empty()).then(|| quote!(use #root::__private::{Deserialize, Serialize};));

@@ -4,9 +4,7 @@
 #[allow(dead_code, missing_docs, unreachable_pub)]
 pub mod simple_example {
     #[allow(unused_imports)]
-    use ::appwire::{
-        Call, CallOptions, Client, ConnectionBuilder, Error, Lookup, Request, Response,
-    };
+    use ::appwire::{Call, Client, Error, Request, Response};
     use ::appwire::__private::Declared;
     use ::appwire::__private::{Deserialize, Serialize};
     /// Example Something event
@@ -108,9 +106,10 @@ pub mod simple_example {
     }
     /// Client of app connection `simple_example_conn_unsecured`: app `simple-example` version `0.30`.
     ///
-    /// Settings come from section `simple_example_conn_unsecured` of the manifest, `${VAR}`s expanded when the client is built. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
+    /// Built with `from_env` or `builder`: settings from section `simple_example_conn_unsecured` of the manifest, `${VAR}`s expanded then. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
     #[derive(Clone, Debug)]
     pub struct SimpleExampleConnUnsecured(Client);
+    ::appwire::__private::client!(SimpleExampleConnUnsecured);
     impl SimpleExampleConnUnsecured {
         const PARTS: ::appwire::__private::Parts = ::appwire::__private::Parts {
             caller_name: "client-example",
@@ -122,27 +121,6 @@ pub mod simple_example {
             settings_key: "simple_example_conn_unsecured",
             settings: "{\"connection_str\":\"${HOPEIT_SIMPLE_EXAMPLE_HOSTS}\",\"auth_strategy\":\"UNSECURED\",\"retries\":2,\"retry_backoff_ms\":10}",
         };
-        /// The client with the manifest's settings, `${VAR}`s read from the environment.
-        pub fn from_env() -> Result<Self, Error> {
-            Client::from_env(&Self::PARTS).map(Self)
-        }
-        /// Its connection with the manifest's settings, `${VAR}`s read from `env`, to adjust.
-        pub fn builder(env: &dyn Lookup) -> Result<ConnectionBuilder, Error> {
-            Client::builder(&Self::PARTS, env)
-        }
-        /// A client calling through a connection, or a [stand-in](Client::stand_in).
-        pub fn new(client: impl Into<Client>) -> Self {
-            Self(client.into())
-        }
-        /// This client with `options` for each call.
-        #[must_use]
-        pub fn with_options(&self, options: CallOptions) -> Self {
-            Self(self.0.with_options(options))
-        }
-        /// The runtime's client: the connection (its hosts' state) and the options.
-        pub fn client(&self) -> &Client {
-            &self.0
-        }
         /// Simple Example: List Objects
         ///
         /// Lists all available Something objects
@@ -168,9 +146,10 @@ pub mod simple_example {
     }
     /// Client of app connection `simple_example_auth_conn`: app `simple-example` version `0.30`, plugin `basic-auth` version `0.30`.
     ///
-    /// Settings come from section `simple_example_auth_conn` of the manifest, `${VAR}`s expanded when the client is built. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
+    /// Built with `from_env` or `builder`: settings from section `simple_example_auth_conn` of the manifest, `${VAR}`s expanded then. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
     #[derive(Clone, Debug)]
     pub struct SimpleExampleAuthConn(Client);
+    ::appwire::__private::client!(SimpleExampleAuthConn);
     impl SimpleExampleAuthConn {
         const PARTS: ::appwire::__private::Parts = ::appwire::__private::Parts {
             caller_name: "client-example",
@@ -182,27 +161,6 @@ pub mod simple_example {
             settings_key: "simple_example_auth_conn",
             settings: "{\"connection_str\":\"${HOPEIT_SIMPLE_EXAMPLE_HOSTS}\",\"auth_strategy\":\"FORWARD_CONTEXT\",\"retries\":2,\"retry_backoff_ms\":10}",
         };
-        /// The client with the manifest's settings, `${VAR}`s read from the environment.
-        pub fn from_env() -> Result<Self, Error> {
-            Client::from_env(&Self::PARTS).map(Self)
-        }
-        /// Its connection with the manifest's settings, `${VAR}`s read from `env`, to adjust.
-        pub fn builder(env: &dyn Lookup) -> Result<ConnectionBuilder, Error> {
-            Client::builder(&Self::PARTS, env)
-        }
-        /// A client calling through a connection, or a [stand-in](Client::stand_in).
-        pub fn new(client: impl Into<Client>) -> Self {
-            Self(client.into())
-        }
-        /// This client with `options` for each call.
-        #[must_use]
-        pub fn with_options(&self, options: CallOptions) -> Self {
-            Self(self.0.with_options(options))
-        }
-        /// The runtime's client: the connection (its hosts' state) and the options.
-        pub fn client(&self) -> &Client {
-            &self.0
-        }
         /// Basic Auth: Login
         ///
         /// Handles users login using basic-auth
@@ -227,9 +185,10 @@ pub mod simple_example {
     }
     /// Client of app connection `simple_example_conn`: app `simple-example` version `0.30`.
     ///
-    /// Settings come from section `simple_example_conn` of the manifest, `${VAR}`s expanded when the client is built. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
+    /// Built with `from_env` or `builder`: settings from section `simple_example_conn` of the manifest, `${VAR}`s expanded then. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
     #[derive(Clone, Debug)]
     pub struct SimpleExampleConn(Client);
+    ::appwire::__private::client!(SimpleExampleConn);
     impl SimpleExampleConn {
         const PARTS: ::appwire::__private::Parts = ::appwire::__private::Parts {
             caller_name: "client-example",
@@ -241,27 +200,6 @@ pub mod simple_example {
             settings_key: "simple_example_conn",
             settings: "{\"connection_str\":\"${HOPEIT_SIMPLE_EXAMPLE_HOSTS}\",\"circuit_breaker_open_failures\":10,\"circuit_breaker_failure_reset_seconds\":90,\"circuit_breaker_open_seconds\":60,\"retries\":2,\"retry_backoff_ms\":10,\"ssl\":true,\"max_connections\":100,\"max_connections_per_host\":0,\"dns_cache_ttl\":10,\"auth_strategy\":\"CLIENT_APP_PUBLIC_KEY\",\"routes_override\":{\"__list-somethings\":\"simple-example/0x30/list-somethings\"}}",
         };
-        /// The client with the manifest's settings, `${VAR}`s read from the environment.
-        pub fn from_env() -> Result<Self, Error> {
-            Client::from_env(&Self::PARTS).map(Self)
-        }
-        /// Its connection with the manifest's settings, `${VAR}`s read from `env`, to adjust.
-        pub fn builder(env: &dyn Lookup) -> Result<ConnectionBuilder, Error> {
-            Client::builder(&Self::PARTS, env)
-        }
-        /// A client calling through a connection, or a [stand-in](Client::stand_in).
-        pub fn new(client: impl Into<Client>) -> Self {
-            Self(client.into())
-        }
-        /// This client with `options` for each call.
-        #[must_use]
-        pub fn with_options(&self, options: CallOptions) -> Self {
-            Self(self.0.with_options(options))
-        }
-        /// The runtime's client: the connection (its hosts' state) and the options.
-        pub fn client(&self) -> &Client {
-            &self.0
-        }
         /// Simple Example: List Objects
         ///
         /// Lists all available Something objects

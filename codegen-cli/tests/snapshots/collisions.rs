@@ -4,9 +4,7 @@
 #[allow(dead_code, missing_docs, unreachable_pub)]
 pub mod store {
     #[allow(unused_imports)]
-    use ::appwire::{
-        Call, CallOptions, Client, ConnectionBuilder, Error, Lookup, Request, Response,
-    };
+    use ::appwire::{Call, Client, Error, Request, Response};
     use ::appwire::__private::Declared;
     use ::appwire::__private::{Deserialize, Serialize};
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,9 +117,10 @@ pub mod store {
     }
     /// Client of app connection `store`: app `store` version `1.0`.
     ///
-    /// Settings come from section `store` of the manifest, `${VAR}`s expanded when the client is built. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
+    /// Built with `from_env` or `builder`: settings from section `store` of the manifest, `${VAR}`s expanded then. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
     #[derive(Clone, Debug)]
     pub struct Store(Client);
+    ::appwire::__private::client!(Store);
     impl Store {
         const PARTS: ::appwire::__private::Parts = ::appwire::__private::Parts {
             caller_name: "shop",
@@ -133,27 +132,6 @@ pub mod store {
             settings_key: "store",
             settings: "{\"connection_str\":\"${STORE_HOSTS}\",\"auth_strategy\":\"UNSECURED\"}",
         };
-        /// The client with the manifest's settings, `${VAR}`s read from the environment.
-        pub fn from_env() -> Result<Self, Error> {
-            Client::from_env(&Self::PARTS).map(Self)
-        }
-        /// Its connection with the manifest's settings, `${VAR}`s read from `env`, to adjust.
-        pub fn builder(env: &dyn Lookup) -> Result<ConnectionBuilder, Error> {
-            Client::builder(&Self::PARTS, env)
-        }
-        /// A client calling through a connection, or a [stand-in](Client::stand_in).
-        pub fn new(client: impl Into<Client>) -> Self {
-            Self(client.into())
-        }
-        /// This client with `options` for each call.
-        #[must_use]
-        pub fn with_options(&self, options: CallOptions) -> Self {
-            Self(self.0.with_options(options))
-        }
-        /// The runtime's client: the connection (its hosts' state) and the options.
-        pub fn client(&self) -> &Client {
-            &self.0
-        }
         /// Store: get_item
         ///
         /// `GET /api/store/1x0/get-item` calls event `get_item`, for `show`.
@@ -186,9 +164,10 @@ pub mod store {
     }
     /// Client of app connection `store_backup`: app `store` version `1.0`.
     ///
-    /// Settings come from section `store_backup` of the manifest, `${VAR}`s expanded when the client is built. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
+    /// Built with `from_env` or `builder`: settings from section `store_backup` of the manifest, `${VAR}`s expanded then. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
     #[derive(Clone, Debug)]
     pub struct StoreBackup(Client);
+    ::appwire::__private::client!(StoreBackup);
     impl StoreBackup {
         const PARTS: ::appwire::__private::Parts = ::appwire::__private::Parts {
             caller_name: "shop",
@@ -200,27 +179,6 @@ pub mod store {
             settings_key: "store_backup",
             settings: "{\"connection_str\":\"${STORE_BACKUP_HOSTS}\",\"auth_strategy\":\"UNSECURED\"}",
         };
-        /// The client with the manifest's settings, `${VAR}`s read from the environment.
-        pub fn from_env() -> Result<Self, Error> {
-            Client::from_env(&Self::PARTS).map(Self)
-        }
-        /// Its connection with the manifest's settings, `${VAR}`s read from `env`, to adjust.
-        pub fn builder(env: &dyn Lookup) -> Result<ConnectionBuilder, Error> {
-            Client::builder(&Self::PARTS, env)
-        }
-        /// A client calling through a connection, or a [stand-in](Client::stand_in).
-        pub fn new(client: impl Into<Client>) -> Self {
-            Self(client.into())
-        }
-        /// This client with `options` for each call.
-        #[must_use]
-        pub fn with_options(&self, options: CallOptions) -> Self {
-            Self(self.0.with_options(options))
-        }
-        /// The runtime's client: the connection (its hosts' state) and the options.
-        pub fn client(&self) -> &Client {
-            &self.0
-        }
         /// Store: get_item
         ///
         /// `GET /api/store/1x0/get-item` calls event `get_item`, for `show`.

@@ -5,9 +5,7 @@
 pub mod inventory {
     use ::std::collections::BTreeMap;
     #[allow(unused_imports)]
-    use ::appwire::{
-        Call, CallOptions, Client, ConnectionBuilder, Error, Lookup, Request, Response,
-    };
+    use ::appwire::{Call, Client, Error, Request, Response};
     use ::appwire::__private::Declared;
     use ::appwire::__private::{Deserialize, Serialize};
     /// An item of the inventory
@@ -97,9 +95,10 @@ pub mod inventory {
     }
     /// Client of app connection `inventory`: app `inventory` version `2.1`.
     ///
-    /// Settings come from section `inventory` of the manifest, `${VAR}`s expanded when the client is built. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
+    /// Built with `from_env` or `builder`: settings from section `inventory` of the manifest, `${VAR}`s expanded then. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
     #[derive(Clone, Debug)]
     pub struct Inventory(Client);
+    ::appwire::__private::client!(Inventory);
     impl Inventory {
         const PARTS: ::appwire::__private::Parts = ::appwire::__private::Parts {
             caller_name: "shop-front",
@@ -111,27 +110,6 @@ pub mod inventory {
             settings_key: "inventory",
             settings: "{\"connection_str\":\"${INVENTORY_HOSTS}\",\"retries\":2,\"auth_strategy\":\"UNSECURED\",\"routes_override\":{\"stock.count\":\"/custom/StockCount\"},\"appwire\":{\"idempotent_events\":[\"stock.count\"],\"attempt_timeout_ms\":5000}}",
         };
-        /// The client with the manifest's settings, `${VAR}`s read from the environment.
-        pub fn from_env() -> Result<Self, Error> {
-            Client::from_env(&Self::PARTS).map(Self)
-        }
-        /// Its connection with the manifest's settings, `${VAR}`s read from `env`, to adjust.
-        pub fn builder(env: &dyn Lookup) -> Result<ConnectionBuilder, Error> {
-            Client::builder(&Self::PARTS, env)
-        }
-        /// A client calling through a connection, or a [stand-in](Client::stand_in).
-        pub fn new(client: impl Into<Client>) -> Self {
-            Self(client.into())
-        }
-        /// This client with `options` for each call.
-        #[must_use]
-        pub fn with_options(&self, options: CallOptions) -> Self {
-            Self(self.0.with_options(options))
-        }
-        /// The runtime's client: the connection (its hosts' state) and the options.
-        pub fn client(&self) -> &Client {
-            &self.0
-        }
         /// Inventory: get an item
         ///
         /// Reads one item by id. See <https://example.com/docs> for \[details\].
@@ -195,9 +173,10 @@ pub mod inventory {
     }
     /// Client of app connection `inventory_admin`: app `inventory` version `2.1`, plugin `admin-tools` version `2.1`.
     ///
-    /// Settings come from section `inventory` of the manifest, `${VAR}`s expanded when the client is built. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
+    /// Built with `from_env` or `builder`: settings from section `inventory` of the manifest, `${VAR}`s expanded then. A method returns a [`Call`]: `.await` it for the [`Response`], or set options for that call first.
     #[derive(Clone, Debug)]
     pub struct InventoryAdmin(Client);
+    ::appwire::__private::client!(InventoryAdmin);
     impl InventoryAdmin {
         const PARTS: ::appwire::__private::Parts = ::appwire::__private::Parts {
             caller_name: "shop-front",
@@ -209,27 +188,6 @@ pub mod inventory {
             settings_key: "inventory",
             settings: "{\"connection_str\":\"${INVENTORY_HOSTS}\",\"retries\":2,\"auth_strategy\":\"UNSECURED\",\"routes_override\":{\"stock.count\":\"/custom/StockCount\"},\"appwire\":{\"idempotent_events\":[\"stock.count\"],\"attempt_timeout_ms\":5000}}",
         };
-        /// The client with the manifest's settings, `${VAR}`s read from the environment.
-        pub fn from_env() -> Result<Self, Error> {
-            Client::from_env(&Self::PARTS).map(Self)
-        }
-        /// Its connection with the manifest's settings, `${VAR}`s read from `env`, to adjust.
-        pub fn builder(env: &dyn Lookup) -> Result<ConnectionBuilder, Error> {
-            Client::builder(&Self::PARTS, env)
-        }
-        /// A client calling through a connection, or a [stand-in](Client::stand_in).
-        pub fn new(client: impl Into<Client>) -> Self {
-            Self(client.into())
-        }
-        /// This client with `options` for each call.
-        #[must_use]
-        pub fn with_options(&self, options: CallOptions) -> Self {
-            Self(self.0.with_options(options))
-        }
-        /// The runtime's client: the connection (its hosts' state) and the options.
-        pub fn client(&self) -> &Client {
-            &self.0
-        }
         /// Admin: reindex
         ///
         /// `POST /api/inventory/2x1/admin-tools/2x1/reindex` calls event `reindex`, for `show_item`.
