@@ -1,11 +1,12 @@
 //! The derives appwire's generated code uses, through `appwire::__private`; no stability
 //! promise.
 //!
-//! - `Deserialize` decodes the types of a spec (structs with named fields, string enums) with
-//!   what serde's derive does for them, in much less code: a struct's fields are read by one
-//!   generic visitor of the runtime, so a spec of hundreds of types compiles fast. It reads
-//!   serde's attributes as the generator writes them: `crate` on the type, `rename` on
-//!   variants and fields, `default` on fields.
+//! - `Deserialize` decodes the types of a spec (structs with named fields, string enums) as
+//!   serde's derive decodes them from JSON objects and strings, in much less code: a struct's
+//!   fields are read by one generic visitor of the runtime, so a spec of hundreds of types
+//!   compiles fast. Unlike serde's, it does not read a struct from an array. It reads serde's
+//!   attributes as the generator writes them: `crate` on the type, `rename` on variants and
+//!   fields, `default` on fields.
 //! - `Declared` decodes an event's answer enum by status: `#[answer(404)]` marks the variant
 //!   of a declared status, the one without a status is the 2xx answer; `value` or `bytes`
 //!   after the status says how its body decodes (JSON by default).
