@@ -19,6 +19,8 @@ use crate::call::EventUrls;
 use crate::client::{Configure, build_client, check_host, settings_not_applied};
 use crate::error::{ConfigError, Error};
 use crate::pool::{HostPool, HostSnapshot};
+use crate::request::Request;
+use crate::response::RawResponse;
 use crate::retry::RetryPolicy;
 use crate::signing::{Secret, Signer};
 use crate::stale::Answered;
@@ -73,7 +75,12 @@ pub(crate) struct Inner {
     pub(crate) auth: Auth,
     pub(crate) signer: Option<Signer>,
     pub(crate) max_body: usize,
+    /// What answers instead of the hosts, for a stand-in connection.
+    pub(crate) stand_in: Option<Arc<StandIn>>,
 }
+
+/// What answers a stand-in connection's calls.
+pub(crate) type StandIn = dyn Fn(Request) -> Result<RawResponse, Error> + Send + Sync;
 
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -88,6 +95,27 @@ impl fmt::Debug for Connection {
 }
 
 impl Connection {
+    /// A connection whose calls `answer` answers instead of hosts, for tests of code that
+    /// makes calls (a generated client's among them: [`Client::stand_in`](crate::Client::stand_in)).
+    ///
+    /// `answer` sees each request as it would be sent, options applied. A response of a 2xx
+    /// or declared status is the call's answer; any other is the error a host's would be
+    /// ([`Error::Status`], or [`Error::Unauthorized`] for a 401). The connection has no hosts,
+    /// retries nothing and is named `stand-in`.
+    ///
+    /// # Errors
+    /// The HTTP client every connection holds cannot be built (no TLS backend).
+    pub fn stand_in(
+        answer: impl Fn(Request) -> Result<RawResponse, Error> + Send + Sync + 'static,
+    ) -> Result<Self, Error> {
+        let mut settings = ConnectionSettings::new("http://stand-in.invalid");
+        settings.auth_strategy = appwire_manifest::AuthStrategy::Unsecured;
+        let target = Target::new("stand-in", "0");
+        let mut builder = Self::builder("stand-in", target, settings, "stand-in");
+        builder.stand_in = Some(Arc::new(answer));
+        builder.build()
+    }
+
     /// Starts a connection named `name` (it names the connection in errors and traces) to
     /// `target`, with hopeit's apps-client `settings`, on behalf of the caller app
     /// `caller_app_key` (e.g. `my_app.1x0`).
@@ -109,6 +137,7 @@ impl Connection {
             server: None,
             client_key: None,
             max_body: DEFAULT_MAX_BODY_SIZE,
+            stand_in: None,
             seed: None,
         }
     }
@@ -167,6 +196,7 @@ pub struct ConnectionBuilder {
     client_key: Option<ClientKey>,
     max_body: usize,
     seed: Option<u64>,
+    stand_in: Option<Arc<StandIn>>,
 }
 
 impl fmt::Debug for ConnectionBuilder {
@@ -317,6 +347,7 @@ impl ConnectionBuilder {
             client_key,
             max_body,
             seed,
+            stand_in,
         } = self;
         let ext = &settings.appwire;
 
@@ -406,6 +437,7 @@ impl ConnectionBuilder {
                 auth,
                 signer,
                 max_body,
+                stand_in,
                 name,
             }),
         })

@@ -8,7 +8,6 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -20,36 +19,16 @@ use serde::de::DeserializeOwned;
 use crate::config::Parts;
 use crate::connection::{Connection, ConnectionBuilder};
 use crate::context::CallContext;
-use crate::error::{Error, ErrorResponse};
+use crate::error::Error;
 use crate::request::{CallOptions, Request};
 use crate::response::{RawResponse, Response};
 
 /// A generated client's handle: the [`Connection`] its calls go through (or a stand-in for
 /// tests) and the [`CallOptions`] they use. Cloning it is cheap.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Client {
-    via: Via,
+    connection: Connection,
     options: CallOptions,
-}
-
-#[derive(Clone)]
-enum Via {
-    Connection(Connection),
-    StandIn(Arc<StandIn>),
-}
-
-/// What answers a stand-in client's calls.
-type StandIn = dyn Fn(Request) -> Result<RawResponse, Error> + Send + Sync;
-
-impl fmt::Debug for Client {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut s = f.debug_struct("Client");
-        match &self.via {
-            Via::Connection(c) => s.field("connection", c),
-            Via::StandIn(_) => s.field("connection", &"<stand-in>"),
-        };
-        s.field("options", &self.options).finish()
-    }
 }
 
 impl From<Connection> for Client {
@@ -62,41 +41,36 @@ impl Client {
     /// Calls go through `connection`.
     pub fn new(connection: Connection) -> Self {
         Self {
-            via: Via::Connection(connection),
+            connection,
             options: CallOptions::default(),
         }
     }
 
-    /// Calls are answered by `answer`, for tests of code that uses a generated client.
-    ///
-    /// `answer` sees each request as a connection would send it, options applied; its
-    /// responses are taken as a connection takes a target's: a 2xx or declared status
-    /// decodes, any other is [`Error::Status`] (or [`Error::Unauthorized`] for a 401).
+    /// Calls are answered by `answer`, for tests of code that uses a generated client: a
+    /// client of [`Connection::stand_in`].
     ///
     /// ```
     /// use appwire::{Client, RawResponse, StatusCode};
     ///
+    /// # fn main() -> Result<(), appwire::Error> {
     /// let client = Client::stand_in(|request| {
     ///     assert_eq!(request.event(), "list_somethings");
     ///     RawResponse::from_json(StatusCode::OK, &["a", "b"])
-    /// });
-    /// # let _ = client;
+    /// })?;
+    /// # let _ = client; Ok(()) }
     /// ```
+    ///
+    /// # Errors
+    /// As [`Connection::stand_in`].
     pub fn stand_in(
         answer: impl Fn(Request) -> Result<RawResponse, Error> + Send + Sync + 'static,
-    ) -> Self {
-        Self {
-            via: Via::StandIn(Arc::new(answer)),
-            options: CallOptions::default(),
-        }
+    ) -> Result<Self, Error> {
+        Connection::stand_in(answer).map(Self::new)
     }
 
-    /// The connection calls go through: its hosts' state, for metrics. `None` for a stand-in.
-    pub fn connection(&self) -> Option<&Connection> {
-        match &self.via {
-            Via::Connection(c) => Some(c),
-            Via::StandIn(_) => None,
-        }
+    /// The connection calls go through: its hosts' state, for metrics.
+    pub fn connection(&self) -> &Connection {
+        &self.connection
     }
 
     /// The options each call uses.
@@ -108,7 +82,7 @@ impl Client {
     #[must_use]
     pub fn with_options(&self, options: CallOptions) -> Self {
         Self {
-            via: self.via.clone(),
+            connection: self.connection.clone(),
             options,
         }
     }
@@ -167,7 +141,7 @@ impl Client {
 
     fn call<R>(&self, request: impl IntoRequest, decode: Decoder<R>) -> Call<R> {
         Call {
-            via: self.via.clone(),
+            connection: self.connection.clone(),
             request: request
                 .into_request()
                 .map(|r| r.with_options(&self.options)),
@@ -219,7 +193,7 @@ pub trait Declared: Sized {
 /// ```
 #[must_use = "a call does nothing until it is awaited"]
 pub struct Call<R> {
-    via: Via,
+    connection: Connection,
     request: Result<Request, Error>,
     decode: Decoder<R>,
 }
@@ -282,14 +256,8 @@ impl<R: Send + 'static> IntoFuture for Call<R> {
             Err(e) => (Cow::Borrowed(""), Box::pin(std::future::ready(Err(e)))),
             Ok(request) => {
                 let event = request.event.clone();
-                let sent: Sent = match self.via {
-                    Via::Connection(c) => Box::pin(async move { c.send(request).await }),
-                    Via::StandIn(answer) => {
-                        let declared = request.declared.clone();
-                        let answered = answer(request).and_then(|raw| admitted(raw, &declared));
-                        Box::pin(std::future::ready(answered))
-                    }
-                };
+                let connection = self.connection;
+                let sent: Sent = Box::pin(async move { connection.send(request).await });
                 (event, sent)
             }
         };
@@ -302,24 +270,6 @@ impl<R: Send + 'static> IntoFuture for Call<R> {
 }
 
 type Sent = Pin<Box<dyn Future<Output = Result<RawResponse, Error>> + Send>>;
-
-/// A stand-in's response as a connection would return it: a 2xx or declared status, or an
-/// error.
-fn admitted(raw: RawResponse, declared: &[StatusCode]) -> Result<RawResponse, Error> {
-    if raw.status.is_success() || declared.contains(&raw.status) {
-        return Ok(raw);
-    }
-    let response = Box::new(ErrorResponse::new(
-        &raw.host,
-        raw.status,
-        raw.headers,
-        raw.body,
-    ));
-    Err(match response.status {
-        StatusCode::UNAUTHORIZED => Error::Unauthorized(response),
-        _ => Error::Status(response),
-    })
-}
 
 /// The future of an awaited [`Call`].
 #[must_use = "futures do nothing unless polled"]

@@ -247,7 +247,8 @@ async fn a_stand_in_answers_for_the_target() {
             "i-2" => RawResponse::from_json(StatusCode::NOT_FOUND, &serde_json::json!({"id": id})),
             _ => RawResponse::from_json(StatusCode::CONFLICT, &"undeclared"),
         }
-    });
+    })
+    .expect("stand-in");
     let client = Inventory::new(stand_in);
     let found = client
         .get_item("i-1", None, None, "s")
@@ -263,7 +264,7 @@ async fn a_stand_in_answers_for_the_target() {
         .await
         .expect_err("undeclared 409");
     assert_eq!(err.status(), Some(StatusCode::CONFLICT));
-    assert!(client.client().connection().is_none());
+    assert_eq!(client.client().connection().name(), "stand-in");
 }
 
 #[tokio::test]

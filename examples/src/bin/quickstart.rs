@@ -33,14 +33,8 @@ async fn show(catalog: &Catalog, id: &str) -> Result<(), appwire::Error> {
 }
 
 fn hosts_state(catalog: &Catalog, hosts: &[(&str, &Host)]) {
-    for (snapshot, (name, _)) in catalog
-        .client()
-        .connection()
-        .map(|c| c.snapshot())
-        .unwrap_or_default()
-        .iter()
-        .zip(hosts)
-    {
+    let snapshots = catalog.client().connection().snapshot();
+    for (snapshot, (name, _)) in snapshots.iter().zip(hosts) {
         let state = match snapshot.state {
             BreakerState::Closed => "closed".to_owned(),
             BreakerState::HalfOpen => "half-open".to_owned(),

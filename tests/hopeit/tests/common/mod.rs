@@ -62,7 +62,7 @@ pub async fn instance(target: &Target) -> String {
 
 /// The connection a client calls through.
 pub fn connection(client: &appwire::Client) -> &appwire::Connection {
-    client.connection().expect("a client of a real connection")
+    client.connection()
 }
 
 /// The state of the `index`th host of a connection.
