@@ -75,7 +75,8 @@ pub(crate) fn build(
         }
     }
 
-    let mut modules = Namespace::default();
+    // A module named like a crate of the standard library would shadow it where the code is.
+    let mut modules = Namespace::with_reserved(&["alloc", "core", "std"]);
     let mut roots = Namespace::with_reserved(RESERVED_TYPES);
     let mut out = Vec::new();
     for (app, keys) in &apps {
@@ -520,5 +521,38 @@ fn status_name(code: u16) -> String {
     match reason {
         Some(r) => ident::type_name(&r.to_lowercase()),
         None => format!("Status{code}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str, version: &str) -> App {
+        App {
+            name: name.to_owned(),
+            version: version.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_module_is_named_after_its_app_and_versioned_when_the_name_is_taken() {
+        let mut modules = Namespace::with_reserved(&["alloc", "core", "std"]);
+        assert_eq!(
+            module_name(&mut modules, &app("simple-example", "0.30"), "k"),
+            "simple_example"
+        );
+        assert_eq!(
+            module_name(&mut modules, &app("simple-example", "0.31"), "k"),
+            "simple_example_0x31"
+        );
+        assert_eq!(
+            module_name(&mut modules, &app("std", "1.0"), "k"),
+            "std_1x0"
+        );
+        assert_eq!(
+            module_name(&mut modules, &app("${APP}", "1.0"), "conn"),
+            "conn"
+        );
     }
 }
