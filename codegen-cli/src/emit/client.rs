@@ -8,8 +8,8 @@ use super::docs;
 use super::types::ty;
 use crate::ident;
 use crate::model::{
-    Answer, App, CallShape, ClientDef, Decode, EventDef, EventKind, HttpCall, ParamPlace,
-    TargetApp, Ty, TypedCall,
+    Answer, App, CallShape, ClientDef, Decode, EventDef, EventKind, ParamPlace, TargetApp, Ty,
+    TypedCall,
 };
 
 pub(crate) fn client(
@@ -116,7 +116,7 @@ fn event(app: &TargetApp, e: &EventDef, root: &TokenStream) -> TokenStream {
     let event = &e.name;
     match &call.shape {
         CallShape::Typed(typed) => {
-            let (params, request) = typed_request(app, call, typed, quote!(#new_request(#event)));
+            let (params, request) = typed_request(app, typed, quote!(#new_request(#event)));
             let (out, send) = match &typed.answer {
                 Answer::Plain(r) => {
                     let send = match r.decode {
@@ -175,7 +175,6 @@ fn event(app: &TargetApp, e: &EventDef, root: &TokenStream) -> TokenStream {
 /// A typed call's arguments, and the expression of its request.
 fn typed_request(
     app: &TargetApp,
-    call: &HttpCall,
     typed: &TypedCall,
     new: TokenStream,
 ) -> (Vec<TokenStream>, TokenStream) {
@@ -214,7 +213,5 @@ fn typed_request(
             false => quote!(#request.json_body(body)),
         };
     }
-    // A GET's body is never sent: hopeit ignores it.
-    debug_assert!(call.method == EventConnectionType::Post || typed.body.is_none());
     (params, request)
 }

@@ -316,7 +316,12 @@ impl Call<'_, '_> {
                 description: data.description.clone(),
             });
         }
-        let body = match &op.request_body {
+        // hopeit ignores a GET's payload, whatever the spec says of one.
+        let request_body = op
+            .request_body
+            .as_ref()
+            .filter(|_| http == EventConnectionType::Post);
+        let body = match request_body {
             Some(ReferenceOr::Item(body)) => {
                 let here = at.key("requestBody").key("content");
                 match body
@@ -554,5 +559,81 @@ mod tests {
             module_name(&mut modules, &app("${APP}", "1.0"), "conn"),
             "conn"
         );
+    }
+}
+
+#[cfg(test)]
+mod generated {
+    use std::path::PathBuf;
+
+    use indexmap::IndexMap;
+
+    use crate::{Inputs, Options, generate};
+
+    /// The request body hopeit's `hopeit_openapi` writes for `event_api(payload=str)`: the same
+    /// shape as a plain result, keyed by the event's name. The server reads `{"value": v}`.
+    const SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+      "paths": {"/api/target/1x0/rename": {"post": {
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+          "type": "object", "required": ["rename"], "properties": {"rename": {"type": "string"}},
+          "description": "rename string payload"}}}},
+        "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {
+          "type": "object", "required": ["rename"], "properties": {"rename": {"type": "string"}}}}}}}
+      }}}}"#;
+
+    const MANIFEST: &str = r#"{"app": {"name": "caller", "version": "1.0"},
+      "app_connections": {"target": {"name": "target", "version": "1.0",
+        "client": "hopeit.apps_client.AppsClient"}},
+      "settings": {"target": {"connection_str": "http://h:1", "auth_strategy": "UNSECURED"}},
+      "events": {"edit": {"type": "POST", "connections": [
+        {"app_connection": "target", "event": "rename", "type": "POST"}]}}}"#;
+
+    #[test]
+    fn a_plain_payload_in_hopeits_spec_is_sent_as_a_value() {
+        let inputs = Inputs {
+            manifest_path: PathBuf::from("app-config.json"),
+            manifest_text: MANIFEST.to_owned(),
+            specs: IndexMap::from([(
+                "target".to_owned(),
+                (PathBuf::from("openapi.json"), SPEC.to_owned()),
+            )]),
+            options: Options::default(),
+        };
+        let text = generate(&inputs).expect("generated").text;
+        assert!(text.contains("body: &str"), "{text}");
+        assert!(text.contains(".value_body(body)"), "{text}");
+        assert!(!text.contains("RenameBody"), "{text}");
+    }
+
+    /// A spec may give a GET a request body; hopeit ignores a GET's payload, and so does the
+    /// generated method.
+    #[test]
+    fn a_gets_request_body_in_the_spec_is_left_out() {
+        const GET_SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+          "paths": {"/api/target/1x0/look": {"get": {
+            "requestBody": {"content": {"application/json": {"schema": {"type": "object",
+              "properties": {"q": {"type": "string"}}}}}},
+            "responses": {"200": {"description": "ok", "content": {"application/json": {
+              "schema": {"type": "object", "required": ["look"],
+                "properties": {"look": {"type": "string"}}}}}}}}}}}"#;
+        let manifest = MANIFEST.replace(
+            r#""event": "rename", "type": "POST""#,
+            r#""event": "look", "type": "GET""#,
+        );
+        let inputs = Inputs {
+            manifest_path: PathBuf::from("app-config.json"),
+            manifest_text: manifest,
+            specs: IndexMap::from([(
+                "target".to_owned(),
+                (PathBuf::from("openapi.json"), GET_SPEC.to_owned()),
+            )]),
+            options: Options::default(),
+        };
+        let text = generate(&inputs).expect("generated").text;
+        assert!(
+            text.contains("pub fn look(&self) -> Call<String>"),
+            "{text}"
+        );
+        assert!(!text.contains("body"), "{text}");
     }
 }
