@@ -112,6 +112,12 @@ pub enum Error {
     /// The request cannot be encoded: a body that does not serialize, a header that is not
     /// valid.
     InvalidRequest(String),
+    /// The message broker failed or refused a command (with the `streams` feature).
+    #[cfg(feature = "streams")]
+    Broker(crate::messages::BrokerError),
+    /// A stream message cannot be encoded or decoded (with the `streams` feature).
+    #[cfg(feature = "streams")]
+    Message(crate::messages::CodecError),
 }
 
 impl fmt::Display for Error {
@@ -173,6 +179,10 @@ impl fmt::Display for Error {
             }
             Self::Auth(e) => e.fmt(f),
             Self::InvalidRequest(reason) => write!(f, "invalid request: {reason}"),
+            #[cfg(feature = "streams")]
+            Self::Broker(e) => e.fmt(f),
+            #[cfg(feature = "streams")]
+            Self::Message(e) => write!(f, "{}", Chain(e)),
         }
     }
 }
@@ -238,6 +248,8 @@ impl Error {
             | Self::BudgetExhausted { .. }
             | Self::Transport { .. } => true,
             Self::Status(r) => r.status.is_server_error() || matches!(r.status.as_u16(), 408 | 429),
+            #[cfg(feature = "streams")]
+            Self::Broker(e) => e.retryable,
             _ => false,
         }
     }

@@ -19,6 +19,9 @@ pub enum CodecError {
     /// `comp` is not one of hopeit's compressions.
     #[error("unknown compression `{0}`")]
     UnknownCompression(String),
+    /// The message's `type` is not one the subscriber accepts.
+    #[error("unexpected message type `{0}`")]
+    UnexpectedType(String),
     /// The payload is `pickle:*`, which only Python reads and appwire never writes.
     #[error("serialization `{0}` is Python-only and not supported")]
     Pickle(&'static str),
@@ -64,3 +67,31 @@ pub enum CodecError {
         reason: String,
     },
 }
+
+/// A broker that failed or refused a command: [`crate::Error::Broker`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerError {
+    /// The backend: `redis`, `memory`.
+    pub backend: &'static str,
+    /// What was being done: `publish`, `read`, `ack`, …
+    pub operation: &'static str,
+    /// The stream key, when one command was about one.
+    pub key: Option<String>,
+    /// What the backend said.
+    pub message: String,
+    /// Whether the same command may succeed later: the broker was unreachable or busy, as
+    /// opposed to a command it refuses.
+    pub retryable: bool,
+}
+
+impl std::fmt::Display for BrokerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} broker: {}", self.backend, self.operation)?;
+        if let Some(key) = &self.key {
+            write!(f, " on `{key}`")?;
+        }
+        write!(f, " failed: {}", self.message)
+    }
+}
+
+impl std::error::Error for BrokerError {}

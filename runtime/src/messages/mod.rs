@@ -25,16 +25,35 @@
 //!   would decompress past a size limit ([`DEFAULT_MAX_DECODED_SIZE`] unless told) is a
 //!   [`CodecError`], for the caller to dead-letter instead of stopping its consumer.
 
+pub mod broker;
+pub mod glob;
+pub mod keys;
+pub mod memory;
+#[cfg(feature = "redis")]
+pub mod redis;
+
 mod compression;
+mod delivery;
 mod envelope;
 mod error;
+mod handler;
+mod publisher;
 mod python_json;
+mod schedule;
 mod serialization;
+mod subscriber;
 
+pub use appwire_manifest::QueueStrategy;
+pub use broker::{BoxFuture, Broker, GroupStart, SharedBroker};
 pub use compression::Compression;
+pub use delivery::Delivery;
 pub use envelope::{AUTO_QUEUE, Envelope};
-pub use error::CodecError;
+pub use error::{BrokerError, CodecError};
+pub use handler::{Handler, HandlerError, Runner};
+pub use keys::{dead_letter_key, queue_key};
+pub use publisher::{Publish, Published, Publisher, PublisherOptions, Schedule};
 pub use serialization::Serialization;
+pub use subscriber::{REASON_DECODE, REASON_MAX_DELIVERIES, Streams, Subscriber, SubscriberOptions};
 
 /// The largest payload [`decode`] returns, and the most any step of decoding may produce: 16 MiB.
 ///
