@@ -82,7 +82,8 @@ pub struct AppConfig {
     #[serde(default)]
     pub plugins: Vec<AppDescriptor>,
     /// Settings sections: per event, per stream, per `setting_keys` entry and per app
-    /// connection (see `ConnectionSettings`).
+    /// connection (see `ConnectionSettings`, and `schemas/stream-settings.schema.json` for a
+    /// stream's section with appwire's `appwire` key).
     #[serde(default)]
     pub settings: IndexMap<String, serde_json::Map<String, serde_json::Value>>,
 }

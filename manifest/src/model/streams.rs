@@ -50,14 +50,17 @@ pub struct StreamExtension {
     /// Where the payload's JSON Schema is: `<spec file relative to the manifest>#<JSON
     /// pointer>`, e.g. `shop.openapi.json#/components/schemas/OrderPlaced`.
     #[serde(deserialize_with = "schema_ref")]
+    #[cfg_attr(feature = "schema", schemars(regex(pattern = "^[^#]+#(/.*)?$")))]
     pub schema: Option<String>,
     /// Deliveries of a message without an ack after which it is dead-lettered (at least 1).
     #[serde(deserialize_with = "crate::lax::positive")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub max_deliveries: u32,
     /// Milliseconds after which an entry a handler took, and neither acked nor reported progress
     /// on, is redelivered to a live consumer (at least 1: a smaller deadline would hand every
     /// entry to a second consumer while the first still works on it).
     #[serde(deserialize_with = "crate::lax::positive")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub visibility_timeout_ms: u64,
     /// Milliseconds within which publishes with the same publisher-given id are written once;
     /// 0 writes every publish.
