@@ -229,3 +229,63 @@ fn shared_groups(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Code, Expansion, Manifest};
+
+    fn codes(text: &str) -> Vec<(Code, String)> {
+        let (_, diagnostics) = Manifest::read("m.json", text, Expansion::Deferred);
+        diagnostics
+            .items()
+            .iter()
+            .map(|d| {
+                (
+                    d.code,
+                    d.path.as_ref().map(ToString::to_string).unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_stream_fault_is_reported() {
+        // Errors first, then warnings, each in file order.
+        let text = r#"{"app": {"name": "shop", "version": "1.0"},
+          "events": {
+            "a": {"type": "STREAM", "read_stream": {"name": "s", "consumer_group": "g", "queues": ["AUTO", "high"]}},
+            "b": {"type": "STREAM", "read_stream": {"name": "s", "consumer_group": "g", "queues": ["high"]}},
+            "c": {"type": "STREAM"},
+            "d": {"type": "POST", "write_stream": {"name": "{auto}"}}
+          },
+          "settings": {"s": {"appwire": {"max_deliveries": 0}}}}"#;
+        assert_eq!(
+            codes(text),
+            [
+                (Code::MissingReadStream, "events.c.type".into()),
+                (Code::MissingStreamType, "events.d.write_stream.name".into()),
+                (
+                    Code::MaxDeliveries,
+                    "settings.s.appwire.max_deliveries".into()
+                ),
+                (
+                    Code::SharedConsumerGroup,
+                    "events.b.read_stream.consumer_group".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_type_from_the_environment_is_left_to_run_time() {
+        let text = r#"{"app": {"name": "shop", "version": "1.0"},
+          "events": {"d": {"type": "POST", "write_stream": {"name": "s"}}},
+          "settings": {"s": {"appwire": {"type": "${PAYLOAD_TYPE}", "max_deliveries": "${N}"}}}}"#;
+        let found = codes(text);
+        assert!(
+            found.iter().all(|(c, _)| *c == Code::EnvDeferred),
+            "{found:?}"
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+    }
+}
