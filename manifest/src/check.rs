@@ -1,5 +1,7 @@
 //! Semantic checks: what JSON Schema cannot see. Each check reports every problem it finds.
 
+mod streams;
+
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
@@ -104,6 +106,7 @@ pub(crate) fn run(config: &AppConfig, at: &Located, deferred: bool, out: &mut Ve
         connection_settings(config, section, connections, at, deferred, out);
     }
     event_settings(config, at, deferred, out);
+    streams::check(config, at, deferred, out);
 }
 
 fn empty_name(at: &Located, path: JsonPath, what: &str) -> Diagnostic {
@@ -501,10 +504,16 @@ fn hosts(settings: &ConnectionSettings, path: &JsonPath, at: &Located, out: &mut
 /// Every event's effective settings must be readable, or hopeit fails to start the app. A
 /// wrong value that comes from the environment is only known at run time.
 fn event_settings(config: &AppConfig, at: &Located, deferred: bool, out: &mut Vec<Diagnostic>) {
+    // Events sharing a stream read its section each: a wrong value there is reported once.
+    let mut reported: Vec<JsonPath> = Vec::new();
     for name in config.events.keys() {
         let Err(SettingsError::Invalid { path, message, .. }) = config.event_settings(name) else {
             continue;
         };
+        if reported.contains(&path) {
+            continue;
+        }
+        reported.push(path.clone());
         let mut settings = Value::Object(
             config
                 .settings

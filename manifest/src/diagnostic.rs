@@ -87,6 +87,23 @@ codes! {
     EmptyRoute = "empty-route",
     /// `{auto}` in a `read_stream` name, which hopeit rejects.
     AutoReadStream = "auto-read-stream",
+    /// A `STREAM` event without `read_stream`: hopeit has no stream to read for it.
+    MissingReadStream = "missing-read-stream",
+    /// A `compression` or `serialization` of streams that hopeit does not know, in an event's
+    /// stream settings, a stream's settings section or the engine's defaults.
+    StreamEncoding = "stream-encoding",
+    /// A stream read or written by an event without `settings.<stream>.appwire.type`, the
+    /// payload's Python class: hopeit consumers pick the class by each message's `type` field,
+    /// so appwire must know it to publish or to subscribe.
+    MissingStreamType = "missing-stream-type",
+    /// Two events reading the same stream key in the same consumer group: each receives only
+    /// part of the messages.
+    SharedConsumerGroup = "shared-consumer-group",
+    /// `max_deliveries: 0` in a stream's `appwire` settings: every message would be
+    /// dead-lettered before its first delivery.
+    MaxDeliveries = "max-deliveries",
+    /// A stream's `appwire.schema` that is not `<spec file>#<JSON pointer>`.
+    StreamSchema = "stream-schema",
     /// An app connection with no client, or one that is not hopeit's apps-client.
     Client = "client",
     /// Template substitution that would make a string grow without bound.

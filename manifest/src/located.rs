@@ -61,7 +61,28 @@ impl Located {
             e.path.segments(),
             [.., Segment::Key(c), Segment::Index(_), Segment::Key(t)] if c == "connections" && t == "type"
         );
-        let d = if connection_type {
+        let encoding = matches!(
+            e.path.last_key(),
+            Some(
+                "compression"
+                    | "serialization"
+                    | "default_stream_compression"
+                    | "default_stream_serialization"
+            )
+        );
+        let d = if encoding {
+            let what = if e
+                .path
+                .last_key()
+                .is_some_and(|k| k.ends_with("compression"))
+            {
+                "compression"
+            } else {
+                "serialization"
+            };
+            Diagnostic::error(Code::StreamEncoding, format!("invalid stream {what}: {}", e.message))
+                .with_help(format!("hopeit fails at start on a {what} it does not know: use one of its values, spelled exactly as listed"))
+        } else if connection_type {
             Diagnostic::error(Code::ConnectionType, format!("invalid event connection type: {}", e.message))
                 .with_help("an event connection calls the target with GET or POST; other event types are not callable through app_connections")
         } else if let Some(field) = e.message.strip_prefix("missing field ") {
@@ -86,7 +107,9 @@ impl Located {
             message: e.message.clone(),
             deferred: None,
         });
-        d.code = Code::SettingsType;
+        if d.code == Code::Type {
+            d.code = Code::SettingsType;
+        }
         d.message = format!("{what}: {}", d.message);
         d.help.get_or_insert_with(|| help.to_owned());
         d

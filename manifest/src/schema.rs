@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
-use crate::{AppConfig, ConnectionSettings};
+use crate::{AppConfig, ConnectionSettings, EventStreamConfig, StreamExtension};
 
 /// The JSON Schema (draft 2020-12) of an app-config file, as pretty-printed JSON with a trailing
 /// newline: the text of `schemas/app-config.schema.json`.
@@ -23,6 +23,13 @@ pub fn connection_settings_schema_json() -> String {
     pretty(&CONNECTION_SETTINGS)
 }
 
+/// The JSON Schema of a settings section named after a stream (`settings.<stream name>`):
+/// hopeit's stream settings of the events that write (or read) the stream, and appwire's
+/// `appwire` extension. The text of `schemas/stream-settings.schema.json`.
+pub fn stream_settings_schema_json() -> String {
+    pretty(&STREAM_SETTINGS)
+}
+
 fn pretty(schema: &Value) -> String {
     let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
     text.push('\n');
@@ -33,6 +40,25 @@ static APP_CONFIG: LazyLock<Value> = LazyLock::new(|| schemars::schema_for!(AppC
 
 static CONNECTION_SETTINGS: LazyLock<Value> =
     LazyLock::new(|| schemars::schema_for!(ConnectionSettings).to_value());
+
+static STREAM_SETTINGS: LazyLock<Value> =
+    LazyLock::new(|| schemars::schema_for!(StreamSettings).to_value());
+
+/// Settings of a stream, under its name in `settings`: the base of the stream settings
+/// (`settings.<event>.stream`) of every event that writes the stream, or reads it and writes
+/// none, and appwire's settings of the stream.
+// Only the schema reads this shape: the runtime takes the two parts from
+// `AppConfig::event_streams`, merged as hopeit merges them.
+#[derive(schemars::JsonSchema)]
+#[schemars(title = "Stream settings")]
+#[allow(dead_code)]
+struct StreamSettings {
+    #[serde(flatten)]
+    stream: EventStreamConfig,
+    /// appwire's settings of the stream, which hopeit ignores.
+    #[serde(default)]
+    appwire: StreamExtension,
+}
 
 #[cfg(all(test, feature = "diagnostics"))]
 mod tests {
@@ -144,5 +170,9 @@ mod tests {
             ],
         );
         assert!(settings > 3, "{settings} paths");
+        assert_eq!(
+            known_fields::<StreamExtension>(&JsonPath::root()),
+            schema_fields(&STREAM_SETTINGS, &[Segment::Key("appwire".into())])
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! `schemas/app-config.schema.json` is generated from the model and must not drift from it.
-//! Regenerate it with `APPWIRE_UPDATE_SCHEMA=1 cargo test -p appwire-manifest --test schema`.
+//! The files of `schemas/` are generated from the model and must not drift from it.
+//! Regenerate them with `APPWIRE_UPDATE_SCHEMA=1 cargo test -p appwire-manifest --test schema`.
 
 use std::path::Path;
 
@@ -12,6 +12,10 @@ fn committed_schemas_match_the_model() {
         (
             "connection-settings.schema.json",
             schema::connection_settings_schema_json(),
+        ),
+        (
+            "stream-settings.schema.json",
+            schema::stream_settings_schema_json(),
         ),
     ] {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))

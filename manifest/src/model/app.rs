@@ -82,7 +82,8 @@ pub struct AppConfig {
     #[serde(default)]
     pub plugins: Vec<AppDescriptor>,
     /// Settings sections: per event, per stream, per `setting_keys` entry and per app
-    /// connection (see `ConnectionSettings`).
+    /// connection (see `ConnectionSettings`, and `schemas/stream-settings.schema.json` for a
+    /// stream's section with appwire's `appwire` key).
     #[serde(default)]
     pub settings: IndexMap<String, serde_json::Map<String, serde_json::Value>>,
 }
@@ -144,13 +145,11 @@ impl AppConfig {
             path,
             message,
         };
-        let stream_name = event
-            .write_stream
-            .as_ref()
-            .map(|w| &w.name)
-            .or(event.read_stream.as_ref().map(|r| &r.name));
+        let stream_name = self
+            .write_stream_name(name)
+            .or_else(|| event.read_stream.as_ref().map(|r| r.name.clone()));
         let mut stream = Map::new();
-        if let Some(section) = stream_name.and_then(|s| self.settings.get(s)) {
+        if let Some(section) = stream_name.as_deref().and_then(|s| self.settings.get(s)) {
             stream.extend(section.clone());
         }
         let mut data = self.settings.get(name).cloned().unwrap_or_default();
@@ -169,11 +168,11 @@ impl AppConfig {
         let mut settings: EventSettings = typed(Value::Object(data), false)
             .map(|t| t.value)
             .map_err(|e| {
-                let path = match (e.path.segments(), stream_name) {
+                let path = match (e.path.segments(), stream_name.as_deref()) {
                     ([Segment::Key(s), Segment::Key(k), rest @ ..], Some(section))
                         if s == "stream" && from_stream_section.contains(k) =>
                     {
-                        let base = JsonPath::from(["settings", section.as_str(), k.as_str()]);
+                        let base = JsonPath::from(["settings", section, k.as_str()]);
                         rest.iter().fold(base, |p, seg| match seg {
                             Segment::Key(k) => p.key(k.clone()),
                             Segment::Index(i) => p.index(*i),

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::AuthType;
+use super::{AUTO_QUEUE, AuthType};
 
 /// How an event is triggered (`EventType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -66,9 +66,6 @@ pub struct EventConnection {
     #[serde(rename = "type")]
     pub kind: EventConnectionType,
 }
-
-/// Queue name hopeit uses when a message names none.
-const AUTO_QUEUE: &str = "AUTO";
 
 fn auto_queues() -> Vec<String> {
     vec![AUTO_QUEUE.to_owned()]

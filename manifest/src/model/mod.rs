@@ -11,6 +11,7 @@ mod event;
 mod extensions;
 mod server;
 mod settings;
+mod streams;
 
 pub use app::{AppConfig, AppDescriptor, Env, EnvValue};
 pub use connection::{AppConnection, NO_CLIENT_CONFIGURED};
@@ -26,4 +27,8 @@ pub use server::{ApiConfig, AuthConfig, AuthType, LoggingConfig, ServerConfig, S
 pub use settings::{
     AuthStrategy, ConnectionSettings, EventLoggingConfig, EventSettings, EventStreamConfig,
     SettingsError,
+};
+pub use streams::{
+    AUTO_QUEUE, EventStreams, GroupStart, ReadStream, StreamExtension, WriteStream, WriteTarget,
+    stream_key, write_target,
 };
