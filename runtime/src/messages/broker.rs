@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::Error;
+pub use appwire_manifest::GroupStart;
 
 /// A boxed, sendable future: what the object-safe [`Broker`] methods return.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -62,17 +63,6 @@ pub struct Entry {
     pub fields: Vec<(Vec<u8>, Vec<u8>)>,
     /// How many times the group delivered it, this delivery included.
     pub deliveries: u64,
-}
-
-/// Where a new consumer group starts reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum GroupStart {
-    /// At the stream's first entry (`XGROUP CREATE … 0`), as hopeit creates its groups: a new
-    /// group reads the stream's whole history.
-    #[default]
-    Beginning,
-    /// After the stream's last entry (`$`): only messages appended from now on.
-    New,
 }
 
 /// A consumer of a group.

@@ -6,10 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
 
-use super::{CodecError, Compression, Serialization, python_json};
+use super::{AUTO_QUEUE, CodecError, Compression, Serialization, python_json};
 
-/// The `queue` of a message published to no particular queue, and of one that names none.
-pub const AUTO_QUEUE: &str = "AUTO";
 
 /// The fields hopeit writes around the track ids; every other field of a message is a track id.
 const KNOWN: [&str; 9] = [

@@ -2,45 +2,11 @@
 //!
 //! appwire's keys carry the stream's key as a Redis Cluster hash tag (`{orders}.dlq`), so that
 //! a script that touches both is about one slot; a key that already has a hash tag keeps it
-//! (`{shop}.orders` → `{shop}.orders.dlq`).
+//! (`{shop}.orders` → `{shop}.orders.dlq`). hopeit's own key rules are the manifest's:
+//! [`stream_key`] and [`write_target`].
 
-use super::{AUTO_QUEUE, QueueStrategy};
+pub use appwire_manifest::{WriteTarget, stream_key, write_target};
 
-/// The stream key of `queue` on the stream `name`, as hopeit names it: `name` for
-/// [`AUTO_QUEUE`], `name.<queue>` otherwise.
-pub fn queue_key(name: &str, queue: &str) -> String {
-    if queue == AUTO_QUEUE {
-        name.to_owned()
-    } else {
-        format!("{name}.{queue}")
-    }
-}
-
-/// Where a message published to `queue` of the stream `name` goes, and the `queue` field it
-/// carries, when the message being relayed came from `upstream` ([`AUTO_QUEUE`] outside a
-/// relay): hopeit's `_write_stream`.
-///
-/// | queue | strategy | upstream | key | `queue` field |
-/// |---|---|---|---|---|
-/// | `AUTO` | any | `AUTO` | `name` | `AUTO` |
-/// | `AUTO` | `DROP` | `u` | `name` | `AUTO` |
-/// | `AUTO` | `PROPAGATE` | `u` | `name.u` | `u` |
-/// | `q` | `DROP` | any | `name.q` | `q` |
-/// | `q` | `PROPAGATE` | `u` | `name.q` | `u` |
-pub fn write_target(
-    name: &str,
-    queue: &str,
-    strategy: QueueStrategy,
-    upstream: &str,
-) -> (String, String) {
-    match strategy {
-        QueueStrategy::Drop => (queue_key(name, queue), queue.to_owned()),
-        QueueStrategy::Propagate if queue == AUTO_QUEUE => {
-            (queue_key(name, upstream), upstream.to_owned())
-        }
-        QueueStrategy::Propagate => (queue_key(name, queue), upstream.to_owned()),
-    }
-}
 
 /// The dead-letter stream of `key`: `{key}.dlq`.
 pub fn dead_letter_key(key: &str) -> String {
@@ -85,20 +51,10 @@ mod tests {
 
     #[test]
     fn own_keys_share_the_streams_slot() {
-        assert_eq!(queue_key("orders", AUTO_QUEUE), "orders");
-        assert_eq!(queue_key("orders", "high"), "orders.high");
         assert_eq!(dead_letter_key("orders"), "{orders}.dlq");
         assert_eq!(delayed_key("orders.high"), "{orders.high}.delayed");
         assert_eq!(dedup_key("orders", "o-1"), "{orders}.dedup.o-1");
         assert_eq!(dead_letter_key("{shop}.orders"), "{shop}.orders.dlq");
         assert!(is_own_stream("{orders}.dlq"));
-        let target = |q, s, u| write_target("out", q, s, u);
-        let (drop, propagate) = (QueueStrategy::Drop, QueueStrategy::Propagate);
-        assert_eq!(target("AUTO", drop, "high"), ("out".into(), "AUTO".into()));
-        assert_eq!(target("q", drop, "high"), ("out.q".into(), "q".into()));
-        assert_eq!(target("AUTO", propagate, "AUTO"), ("out".into(), "AUTO".into()));
-        assert_eq!(target("AUTO", propagate, "u"), ("out.u".into(), "u".into()));
-        assert_eq!(target("q", propagate, "u"), ("out.q".into(), "u".into()));
-        assert!(!is_own_stream("orders.dlq"));
     }
 }

@@ -197,8 +197,9 @@ impl<T: Serialize> Publisher<T> {
         Ok(queues
             .into_iter()
             .map(|queue| {
-                let (key, field) = keys::write_target(&o.stream, queue, o.queue_strategy, upstream);
-                envelope.queue = field;
+                let target = keys::write_target(&o.stream, queue, o.queue_strategy, upstream);
+                envelope.queue = target.queue;
+                let key = target.key;
                 Outgoing {
                     key,
                     fields: envelope.to_fields(),

@@ -323,10 +323,7 @@ impl Broker for RedisBroker {
     ) -> BoxFuture<'a, Result<(), Error>> {
         Box::pin(async move {
             let mut cmd = redis::cmd("XGROUP");
-            cmd.arg("CREATE").arg(key).arg(group).arg(match start {
-                GroupStart::Beginning => "0",
-                GroupStart::New => "$",
-            });
+            cmd.arg("CREATE").arg(key).arg(group).arg(start.id());
             cmd.arg("MKSTREAM");
             match cmd.query_async::<()>(&mut self.conn.clone()).await {
                 Ok(()) => Ok(()),
