@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs hopeit.engine 0.30.1 into .venv-hopeit/ at the workspace root, for the tests that run
-# real hopeit servers (tests/hopeit). A venv that already has it is reused.
+# Installs hopeit.engine 0.30.1 and its Redis Streams plugin into .venv-hopeit/ at the workspace
+# root (or the venv APPWIRE_HOPEIT_VENV names), for the tests that run real hopeit servers
+# (tests/hopeit). A venv that already has them is reused.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-venv=.venv-hopeit
-requirement='hopeit.engine[apps-client]==0.30.1'
+venv="${APPWIRE_HOPEIT_VENV:-.venv-hopeit}"
+requirements=('hopeit.engine[apps-client]==0.30.1' 'hopeit.redis-streams==0.30.1')
 
 fail() {
   echo "error: $1" >&2
@@ -22,6 +23,7 @@ installed() {
   "$venv/bin/python" - 2>/dev/null <<'PY'
 from importlib.metadata import version
 assert version("hopeit.engine") == version("hopeit.apps-client") == "0.30.1"
+assert version("hopeit.redis-streams") == "0.30.1"
 PY
 }
 
@@ -33,9 +35,9 @@ command -v python3 >/dev/null || fail "python3 is not on the PATH (Python 3.10 o
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||
   fail "$(python3 --version 2>&1) is too old: hopeit.engine 0.30.1 needs Python 3.10 or newer."
 
-echo "Installing $requirement into $venv/ ..." >&2
+echo "Installing ${requirements[*]} into $venv/ ..." >&2
 python3 -m venv "$venv" ||
   fail "python3 -m venv $venv failed (on Debian and Ubuntu, install the python3-venv package)."
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$requirement" ||
-  fail "pip could not install $requirement (is PyPI reachable?)."
-installed || fail "$venv/ does not have $requirement after pip installed it."
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "${requirements[@]}" ||
+  fail "pip could not install ${requirements[*]} (is PyPI reachable?)."
+installed || fail "$venv/ does not have ${requirements[*]} after pip installed them."

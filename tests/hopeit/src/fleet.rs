@@ -21,11 +21,11 @@ use tokio::time::{Instant, sleep, timeout};
 use crate::hopeit::{API_INFO, CALLER_CONFIG, Error, Hopeit, PASSPHRASE, TARGET_CONFIGS};
 
 /// Longest a server may take to answer after it is started.
-const STARTUP: Duration = Duration::from_secs(30);
+pub(crate) const STARTUP: Duration = Duration::from_secs(30);
 /// Longest a killed server's port may keep accepting connections.
 const SHUTDOWN: Duration = Duration::from_secs(5);
 /// Time between two looks at a starting or stopping server.
-const POLL: Duration = Duration::from_millis(50);
+pub(crate) const POLL: Duration = Duration::from_millis(50);
 /// What a server answers once its apps are loaded.
 const DOCS: &str = "/api/docs/swagger.json";
 
@@ -292,12 +292,12 @@ impl Drop for Server {
     }
 }
 
-fn url(port: u16) -> String {
+pub(crate) fn url(port: u16) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
 /// `n` different ports nothing listens on right now.
-fn free_ports(n: usize) -> io::Result<Vec<u16>> {
+pub(crate) fn free_ports(n: usize) -> io::Result<Vec<u16>> {
     // All bound at once, so that they differ.
     let listeners = (0..n)
         .map(|_| TcpListener::bind((Ipv4Addr::LOCALHOST, 0)))
@@ -325,7 +325,7 @@ async fn answers(addr: SocketAddr, path: &str) -> bool {
 }
 
 /// Whether the log has `line` after its first `from` bytes.
-fn logged_since(log: &Path, from: u64, line: &str) -> bool {
+pub(crate) fn logged_since(log: &Path, from: u64, line: &str) -> bool {
     let text = fs::read(log).unwrap_or_default();
     let new = text
         .get(usize::try_from(from).unwrap_or(usize::MAX)..)
@@ -334,7 +334,7 @@ fn logged_since(log: &Path, from: u64, line: &str) -> bool {
 }
 
 /// The last lines of a log, for error messages.
-fn tail(log: &Path) -> String {
+pub(crate) fn tail(log: &Path) -> String {
     const LINES: usize = 40;
     let text = fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();

@@ -80,6 +80,20 @@ pub enum Error {
         /// The end of its log.
         log: String,
     },
+    /// A streams server answers HTTP, but its STREAM events are not all consuming in time.
+    #[error(
+        "the hopeit streams server on port {port} is not consuming within {waited:?}: {state}; its log:\n{log}"
+    )]
+    StreamsNotReady {
+        /// Its port.
+        port: u16,
+        /// How long it was given.
+        waited: Duration,
+        /// What was still missing.
+        state: String,
+        /// The end of its log.
+        log: String,
+    },
     /// A stopped server's port still accepts connections.
     #[error("port {port} still accepts connections {waited:?} after its server was killed")]
     StillListening {

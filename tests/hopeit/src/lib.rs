@@ -7,14 +7,18 @@
 //! from the one `APPWIRE_HOPEIT_VENV` names.
 //!
 //! A [`Fleet`] runs instances of the target app for one test and stops them when it is
-//! dropped, also when the test panics. Tests that need hopeit fail when it is not installed,
+//! dropped, also when the test panics. A [`HopeitStreams`] runs the `shop` app of
+//! `apps/streams/` with its STREAM events consuming from a test's Redis (see [`shop`] for its
+//! streams). Tests that need hopeit fail when it is not installed,
 //! unless `APPWIRE_SKIP_HOPEIT=1` tells them to skip.
 
 mod fleet;
 mod hopeit;
+mod streams;
 
 pub use fleet::{Fleet, Server};
 pub use hopeit::{Error, Hopeit, SKIP, VENV};
+pub use streams::{HopeitStreams, shop};
 
 /// The caller app's clients: `Target` (UNSECURED), `TargetSigned` (`CLIENT_APP_PUBLIC_KEY`)
 /// and `AuthEcho` (the plugin's event, `FORWARD_CONTEXT`).

@@ -23,6 +23,8 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
+pub mod redis;
+
 /// A request as a test host received it.
 #[derive(Debug, Clone)]
 pub struct Captured {

@@ -1,0 +1,1 @@
+"""shop: the hopeit side of appwire's Redis Streams tests."""

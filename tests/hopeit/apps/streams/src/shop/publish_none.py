@@ -1,0 +1,17 @@
+"""Publish none: publishes the order to hopeit.out.none, compressed with none, serialized as json"""
+
+from hopeit.app.api import event_api
+from hopeit.app.context import EventContext
+
+from shop.model import OrderPlaced
+
+__steps__ = ["publish"]
+
+__api__ = event_api(
+    payload=(OrderPlaced, "The order to publish"),
+    responses={200: (OrderPlaced, "The order published")},
+)
+
+
+def publish(payload: OrderPlaced, context: EventContext) -> OrderPlaced:
+    return payload
