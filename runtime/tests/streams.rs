@@ -510,8 +510,8 @@ async fn the_runner_handles_publishes_then_acks(b: Backend) {
         .collect();
     relayed.sort();
     assert_eq!(relayed.len(), 9, "each result published once: {relayed:?}");
-    // 10 first deliveries, and again for 1, 3, 5, 7 (retry), 4 (panic), 6 (timeout).
-    assert_eq!(calls.load(Ordering::SeqCst), 16);
+    // 10 first deliveries, and again for 1, 3, 5, 7, 9 (retry), 4 (panic), 6 (timeout).
+    assert_eq!(calls.load(Ordering::SeqCst), 17);
     let dead = b.entries(&dead_letter_key("in")).await;
     assert_eq!(dead.len(), 1);
     assert_eq!(field(&dead[0], "dlq.reason"), b"qty 8 is refused");
@@ -526,7 +526,7 @@ macro_rules! conformance {
     ($($case:ident),* $(,)?) => {
         mod memory {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test]
                 async fn $case() {
                     super::$case(super::Backend::memory()).await;
                 }
@@ -534,7 +534,7 @@ macro_rules! conformance {
         }
         mod redis {
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test]
                 async fn $case() {
                     if let Some(backend) = super::Backend::redis().await {
                         super::$case(backend).await;
