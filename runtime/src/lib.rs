@@ -143,6 +143,14 @@ pub mod __private {
     pub use crate::config::Parts;
     pub use crate::typed::{Declared, IntoRequest};
     pub use crate::{Error, RawResponse};
+
+    /// Publishers, subscribers and handler runners of a manifest's streams.
+    #[cfg(feature = "streams")]
+    pub use crate::messages::generated::{publisher, runner, subscriber};
+    #[cfg(feature = "streams")]
+    pub use crate::messages::{
+        Delivery, Handler, HandlerError, Publisher, Runner, SharedBroker, Subscriber,
+    };
 }
 
 #[cfg(test)]

@@ -14,8 +14,8 @@ use appwire::messages::memory::MemoryBroker;
 use appwire::messages::redis::RedisBroker;
 use appwire::messages::{
     Compression, Delivery, Envelope, Handler, HandlerError, Publisher, PublisherOptions,
-    REASON_DECODE, REASON_MAX_DELIVERIES, Runner, Serialization, SharedBroker, Streams,
-    Subscriber, SubscriberOptions, dead_letter_key,
+    REASON_DECODE, REASON_MAX_DELIVERIES, Runner, Serialization, SharedBroker, Streams, Subscriber,
+    SubscriberOptions, dead_letter_key,
 };
 use appwire_test_support::redis::{RedisServer, skip_redis};
 use serde::{Deserialize, Serialize};
@@ -177,7 +177,11 @@ async fn publishes_and_consumes_in_order(b: Backend) {
     // Every field hopeit's reader requires, in hopeit's order.
     let entries = b.entries("orders").await;
     assert_eq!(entries.len(), 10);
-    let names: Vec<&[u8]> = entries[0].fields.iter().map(|(k, _)| k.as_slice()).collect();
+    let names: Vec<&[u8]> = entries[0]
+        .fields
+        .iter()
+        .map(|(k, _)| k.as_slice())
+        .collect();
     let expected: [&[u8]; 12] = [
         b"id",
         b"type",
@@ -273,7 +277,10 @@ async fn nak_redelivers_and_the_cap_dead_letters(b: Backend) {
     assert_eq!(b.pending("cap", "g").await, 0);
     let dead = b.entries(&dead_letter_key("cap")).await;
     assert_eq!(dead.len(), 1);
-    assert_eq!(field(&dead[0], "dlq.reason"), REASON_MAX_DELIVERIES.as_bytes());
+    assert_eq!(
+        field(&dead[0], "dlq.reason"),
+        REASON_MAX_DELIVERIES.as_bytes()
+    );
     assert_eq!(field(&dead[0], "dlq.deliveries"), b"4");
     assert_eq!(field(&dead[0], "dlq.group"), b"g");
     assert_eq!(field(&dead[0], "type"), TYPE.as_bytes());
@@ -282,7 +289,11 @@ async fn nak_redelivers_and_the_cap_dead_letters(b: Backend) {
 async fn term_dead_letters_at_once(b: Backend) {
     b.publisher("term").publish(&order(7)).await.unwrap();
     let mut subscriber = Subscriber::start(b.broker.clone(), b.options(&["term"], "g"));
-    next(&mut subscriber).await.term("out of stock").await.unwrap();
+    next(&mut subscriber)
+        .await
+        .term("out of stock")
+        .await
+        .unwrap();
     quiet(&mut subscriber, Duration::from_millis(600)).await;
     subscriber.shutdown().await;
     let dead = b.entries(&dead_letter_key("term")).await;
@@ -310,8 +321,16 @@ fn poison() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
         fields.retain(|(k, _)| k != name);
         fields
     };
-    let valid = good(Serialization::Json, Compression::None, br#"{"order_id":"x","qty":1}"#);
-    let lz4 = good(Serialization::JsonBase64, Compression::Lz4, br#"{"order_id":"x","qty":1}"#);
+    let valid = good(
+        Serialization::Json,
+        Compression::None,
+        br#"{"order_id":"x","qty":1}"#,
+    );
+    let lz4 = good(
+        Serialization::JsonBase64,
+        Compression::Lz4,
+        br#"{"order_id":"x","qty":1}"#,
+    );
     let truncated = {
         let payload = &lz4.iter().find(|(k, _)| k == "payload").unwrap().1;
         with(lz4.clone(), "payload", &payload[..payload.len() - 3])
@@ -323,10 +342,23 @@ fn poison() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
         ("unknown comp", with(valid.clone(), "comp", b"snappy")),
         ("unknown ser", with(valid.clone(), "ser", b"yaml")),
         ("pickle", with(valid.clone(), "ser", b"pickle:4")),
-        ("other type", with(valid.clone(), "type", b"shop.model.Other")),
+        (
+            "other type",
+            with(valid.clone(), "type", b"shop.model.Other"),
+        ),
         ("not json", with(valid.clone(), "payload", b"{not json")),
-        ("wrong schema", with(valid.clone(), "payload", br#"{"order_id":"x","qty":"many"}"#)),
-        ("bad base64", with(lz4.clone(), "payload", b"\x04\x22\x4d\x18garbage")),
+        (
+            "wrong schema",
+            with(
+                valid.clone(),
+                "payload",
+                br#"{"order_id":"x","qty":"many"}"#,
+            ),
+        ),
+        (
+            "bad base64",
+            with(lz4.clone(), "payload", b"\x04\x22\x4d\x18garbage"),
+        ),
         ("truncated lz4", truncated),
         ("not utf-8 field", with(valid.clone(), "type", b"\xff\xfe")),
         ("bad auth_info", with(valid, "auth_info", b"!!!")),
@@ -353,7 +385,11 @@ async fn poison_messages_are_dead_lettered_and_the_subscriber_goes_on(b: Backend
     quiet(&mut subscriber, Duration::from_millis(600)).await;
     subscriber.shutdown().await;
     let dead = b.entries(&dead_letter_key("poison")).await;
-    assert_eq!(dead.len(), poison.len(), "one dead letter per poison message");
+    assert_eq!(
+        dead.len(),
+        poison.len(),
+        "one dead letter per poison message"
+    );
     for entry in &dead {
         assert_eq!(field(entry, "dlq.reason"), REASON_DECODE.as_bytes());
         assert!(!field(entry, "dlq.error").is_empty());
@@ -488,9 +524,14 @@ async fn the_runner_handles_publishes_then_acks(b: Backend) {
     }
     let calls = Arc::new(AtomicUsize::new(0));
     let subscriber = Subscriber::start(b.broker.clone(), b.options(&["in"], "g"));
-    let runner = Runner::new(subscriber, Flaky { calls: calls.clone() })
-        .publish_to(b.publisher("out"))
-        .timeout(Duration::from_millis(300));
+    let runner = Runner::new(
+        subscriber,
+        Flaky {
+            calls: calls.clone(),
+        },
+    )
+    .publish_to(b.publisher("out"))
+    .timeout(Duration::from_millis(300));
     let task = tokio::spawn(runner.run());
     // 9 results: every order but the rejected 8.
     let deadline = tokio::time::Instant::now() + WAIT;

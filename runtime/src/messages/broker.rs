@@ -108,7 +108,10 @@ pub trait Broker: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<(), Error>>;
 
     /// A reader for `consumer`, on a connection of its own since its reads block.
-    fn reader<'a>(&'a self, consumer: &'a Consumer) -> BoxFuture<'a, Result<Box<dyn Reader>, Error>>;
+    fn reader<'a>(
+        &'a self,
+        consumer: &'a Consumer,
+    ) -> BoxFuture<'a, Result<Box<dyn Reader>, Error>>;
 
     /// Takes over, for `consumer`, up to `count` entries of `key` that the group delivered at
     /// least `min_idle` ago and nobody acknowledged, counting one more delivery for each.

@@ -8,8 +8,8 @@ use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::Instant;
 
-use super::broker::{Consumer, DeadLetter, Entry, SharedBroker};
 use super::Envelope;
+use super::broker::{Consumer, DeadLetter, Entry, SharedBroker};
 use crate::context::uuid_v4;
 use crate::{CallContext, Error};
 
@@ -163,7 +163,11 @@ impl<T> Delivery<T> {
     pub async fn ack(mut self) -> Result<(), Error> {
         let s = self.settle();
         s.broker
-            .ack(&self.entry.key, &s.consumer.group, std::slice::from_ref(&self.entry.id))
+            .ack(
+                &self.entry.key,
+                &s.consumer.group,
+                std::slice::from_ref(&self.entry.id),
+            )
             .await
     }
 

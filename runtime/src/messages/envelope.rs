@@ -8,7 +8,6 @@ use serde_json::{Map, Value};
 
 use super::{AUTO_QUEUE, CodecError, Compression, Serialization, python_json};
 
-
 /// The fields hopeit writes around the track ids; every other field of a message is a track id.
 const KNOWN: [&str; 9] = [
     "id",

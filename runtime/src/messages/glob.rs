@@ -19,7 +19,9 @@ pub fn matches(pattern: &str, name: &str) -> bool {
 
 /// Whether the pattern has any special byte: a pattern without one names one stream.
 pub fn is_pattern(pattern: &str) -> bool {
-    pattern.bytes().any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\'))
+    pattern
+        .bytes()
+        .any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\'))
 }
 
 fn matches_bytes(pattern: &[u8], name: &[u8]) -> bool {
@@ -92,7 +94,11 @@ fn class(pattern: &[u8], start: usize, byte: u8) -> Option<(bool, usize)> {
             }
             low if pattern.get(i + 1) == Some(&b'-') && i + 2 < pattern.len() => {
                 let high = pattern[i + 2];
-                let (low, high) = if low <= high { (low, high) } else { (high, low) };
+                let (low, high) = if low <= high {
+                    (low, high)
+                } else {
+                    (high, low)
+                };
                 matched |= (low..=high).contains(&byte);
                 i += 3;
             }

@@ -193,7 +193,9 @@ async fn handle<T, H>(
         }
         Ok(Err(HandlerError::Retry { reason, after })) => {
             tracing::warn!(%reason, deliveries, "stream handler failed");
-            delivery.nak(after.unwrap_or_else(|| backoff(deliveries))).await
+            delivery
+                .nak(after.unwrap_or_else(|| backoff(deliveries)))
+                .await
         }
         Ok(Err(HandlerError::Reject(reason))) => delivery.term(&reason).await,
         Err(_) => {

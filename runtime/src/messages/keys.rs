@@ -7,7 +7,6 @@
 
 pub use appwire_manifest::{WriteTarget, stream_key, write_target};
 
-
 /// The dead-letter stream of `key`: `{key}.dlq`.
 pub fn dead_letter_key(key: &str) -> String {
     own_key(key, "dlq")

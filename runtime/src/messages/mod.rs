@@ -36,6 +36,9 @@ mod compression;
 mod delivery;
 mod envelope;
 mod error;
+/// What generated publishers and subscribers are built from: see `__private`.
+#[doc(hidden)]
+pub mod generated;
 mod handler;
 mod publisher;
 mod python_json;
@@ -43,18 +46,20 @@ mod schedule;
 mod serialization;
 mod subscriber;
 
+pub use appwire_manifest::AUTO_QUEUE;
 pub use appwire_manifest::{GroupStart, QueueStrategy};
 pub use broker::{BoxFuture, Broker, SharedBroker};
 pub use compression::Compression;
 pub use delivery::Delivery;
-pub use appwire_manifest::AUTO_QUEUE;
 pub use envelope::Envelope;
 pub use error::{BrokerError, CodecError};
 pub use handler::{Handler, HandlerError, Runner};
 pub use keys::{dead_letter_key, stream_key};
 pub use publisher::{Publish, Published, Publisher, PublisherOptions, Schedule};
 pub use serialization::Serialization;
-pub use subscriber::{REASON_DECODE, REASON_MAX_DELIVERIES, Streams, Subscriber, SubscriberOptions};
+pub use subscriber::{
+    REASON_DECODE, REASON_MAX_DELIVERIES, Streams, Subscriber, SubscriberOptions,
+};
 
 /// The largest payload [`decode`] returns, and the most any step of decoding may produce: 16 MiB.
 ///

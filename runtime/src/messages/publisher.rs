@@ -226,8 +226,10 @@ impl<T: Serialize> Publisher<T> {
             ),
             (
                 REQUEST_TS.to_owned(),
-                get(REQUEST_TS)
-                    .map_or_else(|| iso_utc(SystemTime::now()).as_str().to_owned(), str::to_owned),
+                get(REQUEST_TS).map_or_else(
+                    || iso_utc(SystemTime::now()).as_str().to_owned(),
+                    str::to_owned,
+                ),
             ),
         ];
         if let Some(context) = context {
@@ -266,7 +268,10 @@ impl<T: Serialize> Publisher<T> {
 fn unsecured() -> Map<String, Value> {
     let mut map = Map::new();
     map.insert("allowed".to_owned(), Value::Bool(true));
-    map.insert("auth_type".to_owned(), Value::String("Unsecured".to_owned()));
+    map.insert(
+        "auth_type".to_owned(),
+        Value::String("Unsecured".to_owned()),
+    );
     map
 }
 

@@ -123,6 +123,10 @@ impl<T> std::fmt::Debug for Subscriber<T> {
 
 impl<T: DeserializeOwned + Send + 'static> Subscriber<T> {
     /// Starts consuming on `broker`; the groups are created as it starts.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime: its reads run on a task of their own.
     pub fn start(broker: SharedBroker, options: SubscriberOptions) -> Self {
         let concurrency = options.concurrency.clamp(1, Semaphore::MAX_PERMITS) as u32;
         let permits = Arc::new(Semaphore::new(concurrency as usize));

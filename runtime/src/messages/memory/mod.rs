@@ -13,10 +13,10 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use self::state::{NoGroup, State};
+use super::BrokerError;
 use super::broker::{
     Appended, BoxFuture, Broker, Consumer, DeadLetter, Entry, GroupStart, Outgoing, Reader,
 };
-use super::BrokerError;
 use crate::Error;
 
 /// An in-process broker. Clones share the same streams.
@@ -130,7 +130,10 @@ impl Broker for MemoryBroker {
         ready(Ok(()))
     }
 
-    fn reader<'a>(&'a self, consumer: &'a Consumer) -> BoxFuture<'a, Result<Box<dyn Reader>, Error>> {
+    fn reader<'a>(
+        &'a self,
+        consumer: &'a Consumer,
+    ) -> BoxFuture<'a, Result<Box<dyn Reader>, Error>> {
         let reader: Box<dyn Reader> = Box::new(MemoryReader {
             broker: self.clone(),
             consumer: consumer.clone(),

@@ -12,7 +12,9 @@ mod scripts;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection};
+use redis::aio::{
+    ConnectionLike, ConnectionManager, ConnectionManagerConfig, MultiplexedConnection,
+};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{AsyncConnectionConfig, Client, Cmd, RedisError, RedisFuture, Value};
@@ -167,8 +169,15 @@ fn error(operation: &'static str, key: Option<&str>, e: &RedisError) -> Error {
     let refused = e.code().is_some_and(|code| {
         !matches!(
             code,
-            "NOGROUP" | "LOADING" | "TRYAGAIN" | "BUSY" | "CLUSTERDOWN" | "MOVED" | "ASK"
-                | "MASTERDOWN" | "READONLY"
+            "NOGROUP"
+                | "LOADING"
+                | "TRYAGAIN"
+                | "BUSY"
+                | "CLUSTERDOWN"
+                | "MOVED"
+                | "ASK"
+                | "MASTERDOWN"
+                | "READONLY"
         )
     });
     Error::Broker(BrokerError {
@@ -333,7 +342,10 @@ impl Broker for RedisBroker {
         })
     }
 
-    fn reader<'a>(&'a self, consumer: &'a Consumer) -> BoxFuture<'a, Result<Box<dyn Reader>, Error>> {
+    fn reader<'a>(
+        &'a self,
+        consumer: &'a Consumer,
+    ) -> BoxFuture<'a, Result<Box<dyn Reader>, Error>> {
         Box::pin(async move {
             let conn = match &self.target {
                 // No response timeout: a blocking read answers when its BLOCK is over.
@@ -386,8 +398,8 @@ impl Broker for RedisBroker {
                     .arg("COUNT")
                     .arg(count - claimed.len());
                 let reply: Value = self.query("reclaim", key, &cmd).await?;
-                let (next, entries) = reply::autoclaim(key, reply)
-                    .ok_or_else(|| malformed("reclaim", key))?;
+                let (next, entries) =
+                    reply::autoclaim(key, reply).ok_or_else(|| malformed("reclaim", key))?;
                 claimed.extend(entries);
                 if next == "0-0" {
                     break;
@@ -493,7 +505,8 @@ impl RedisBroker {
                     .map_err(|e| error("scan", None, &e))?;
                 let mut out = Vec::new();
                 for address in reply::primaries(&nodes) {
-                    let node = Client::open(format!("{}://{address}", client.scheme)).map_err(|e| error("scan", None, &e))?;
+                    let node = Client::open(format!("{}://{address}", client.scheme))
+                        .map_err(|e| error("scan", None, &e))?;
                     out.push(Conn::Reader(
                         node.get_multiplexed_async_connection()
                             .await
