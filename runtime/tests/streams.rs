@@ -1,6 +1,6 @@
-//! The conformance suite of the message brokers: every case runs against the memory broker
-//! and against a real Redis server started on loopback, so that both backends keep the same
-//! semantics. Waits are bounded; counts are exact.
+//! The conformance suite of the message brokers: every case runs against the memory broker,
+//! a real Redis server and a real 3-primary Redis Cluster, all started on loopback, so that
+//! every backend keeps the same semantics. Waits are bounded; counts are exact.
 
 #![cfg(feature = "redis")]
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -17,7 +17,7 @@ use appwire::messages::{
     REASON_DECODE, REASON_MAX_DELIVERIES, Runner, Serialization, SharedBroker, Streams, Subscriber,
     SubscriberOptions, dead_letter_key,
 };
-use appwire_test_support::redis::{RedisServer, skip_redis};
+use appwire_test_support::redis::{RedisCluster, RedisServer, skip_redis};
 use serde::{Deserialize, Serialize};
 use tokio::time::timeout;
 
@@ -39,10 +39,11 @@ fn order(i: usize) -> Order {
 
 const TYPE: &str = "shop.model.OrderPlaced";
 
-/// A broker under test, and the server behind it.
+/// A broker under test, and the servers behind it.
 struct Backend {
     broker: SharedBroker,
     _server: Option<RedisServer>,
+    _cluster: Option<RedisCluster>,
 }
 
 impl Backend {
@@ -50,6 +51,7 @@ impl Backend {
         Self {
             broker: Arc::new(MemoryBroker::new()),
             _server: None,
+            _cluster: None,
         }
     }
 
@@ -62,6 +64,20 @@ impl Backend {
         Some(Self {
             broker: Arc::new(broker),
             _server: Some(server),
+            _cluster: None,
+        })
+    }
+
+    async fn cluster() -> Option<Self> {
+        if skip_redis() {
+            return None;
+        }
+        let cluster = RedisCluster::start(3).expect("start a 3-node redis cluster");
+        let broker = RedisBroker::connect_cluster(&cluster.urls()).await.unwrap();
+        Some(Self {
+            broker: Arc::new(broker),
+            _server: None,
+            _cluster: Some(cluster),
         })
     }
 
@@ -302,8 +318,10 @@ async fn term_dead_letters_at_once(b: Backend) {
     assert_eq!(b.pending("term", "g").await, 0);
 }
 
+type Fields = Vec<(String, Vec<u8>)>;
+
 /// Raw entries that hopeit's reader dies on, or that are not an `Order`.
-fn poison() -> Vec<(&'static str, Vec<(String, Vec<u8>)>)> {
+fn poison() -> Vec<(&'static str, Fields)> {
     let good = |ser, comp, json: &[u8]| {
         Envelope::new("p", TYPE, ser, comp, json)
             .unwrap()
@@ -578,6 +596,16 @@ macro_rules! conformance {
                 #[tokio::test]
                 async fn $case() {
                     if let Some(backend) = super::Backend::redis().await {
+                        super::$case(backend).await;
+                    }
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    if let Some(backend) = super::Backend::cluster().await {
                         super::$case(backend).await;
                     }
                 }

@@ -52,6 +52,9 @@ pub struct Appended {
     pub duplicate: bool,
 }
 
+/// A stream entry's fields, names and values as stored, in order.
+pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// One entry read from a stream by a consumer group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
@@ -60,7 +63,7 @@ pub struct Entry {
     /// The entry id.
     pub id: String,
     /// Its fields, in order, as stored.
-    pub fields: Vec<(Vec<u8>, Vec<u8>)>,
+    pub fields: Fields,
     /// How many times the group delivered it, this delivery included.
     pub deliveries: u64,
 }
@@ -164,7 +167,7 @@ pub struct DeadLetter {
 impl DeadLetter {
     /// The fields a dead-lettered entry carries after its own: `dlq.reason`, `dlq.error`,
     /// `dlq.stream`, `dlq.id`, `dlq.group`, `dlq.deliveries`.
-    pub fn fields(&self, entry: &Entry, group: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    pub fn fields(&self, entry: &Entry, group: &str) -> Fields {
         let mut fields = entry.fields.clone();
         for (name, value) in [
             ("dlq.reason", self.reason.as_str()),

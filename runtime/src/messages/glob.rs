@@ -29,51 +29,39 @@ fn matches_bytes(pattern: &[u8], name: &[u8]) -> bool {
     let (mut p, mut n) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while n < name.len() {
-        match pattern.get(p) {
-            Some(b'*') => {
-                star = Some((p, n));
-                p += 1;
-                continue;
-            }
-            Some(b'?') => {
-                p += 1;
-                n += 1;
-                continue;
-            }
-            Some(b'[') => {
-                if let Some((matched, next)) = class(pattern, p, name[n]) {
-                    if matched {
-                        p = next;
-                        n += 1;
-                        continue;
-                    }
-                }
-            }
-            Some(b'\\') if p + 1 < pattern.len() => {
-                if pattern[p + 1] == name[n] {
-                    p += 2;
-                    n += 1;
-                    continue;
-                }
-            }
-            Some(&c) if c == name[n] => {
-                p += 1;
-                n += 1;
-                continue;
-            }
-            _ => {}
+        if pattern.get(p) == Some(&b'*') {
+            star = Some((p, n));
+            p += 1;
+            continue;
+        }
+        if let Some(next) = step(pattern, p, name[n]) {
+            p = next;
+            n += 1;
+            continue;
         }
         // A mismatch: let the last `*` take one more byte, or fail.
-        match star {
-            Some((sp, sn)) => {
-                p = sp + 1;
-                n = sn + 1;
-                star = Some((sp, sn + 1));
-            }
-            None => return false,
-        }
+        let Some((sp, sn)) = star else {
+            return false;
+        };
+        p = sp + 1;
+        n = sn + 1;
+        star = Some((sp, sn + 1));
     }
     pattern[p..].iter().all(|&b| b == b'*')
+}
+
+/// Where the pattern goes on when its element at `p` (not a `*`) takes `byte`; `None` when it
+/// does not, or the pattern is over.
+fn step(pattern: &[u8], p: usize, byte: u8) -> Option<usize> {
+    match *pattern.get(p)? {
+        b'?' => Some(p + 1),
+        b'[' => match class(pattern, p, byte)? {
+            (true, next) => Some(next),
+            (false, _) => None,
+        },
+        b'\\' if p + 1 < pattern.len() => (pattern[p + 1] == byte).then_some(p + 2),
+        c => (c == byte).then_some(p + 1),
+    }
 }
 
 /// Whether the class starting at `pattern[start] == b'['` takes `byte`, and where the pattern

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use self::state::{NoGroup, State};
 use super::BrokerError;
 use super::broker::{
-    Appended, BoxFuture, Broker, Consumer, DeadLetter, Entry, GroupStart, Outgoing, Reader,
+    Appended, BoxFuture, Broker, Consumer, DeadLetter, Entry, Fields, GroupStart, Outgoing, Reader,
 };
 use crate::Error;
 
@@ -55,7 +55,7 @@ impl MemoryBroker {
     }
 
     /// Every entry of the stream `key`, oldest first, with its id and fields.
-    pub fn entries(&self, key: &str) -> Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> {
+    pub fn entries(&self, key: &str) -> Vec<(String, Fields)> {
         self.state().entries(key)
     }
 

@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 
-use crate::messages::broker::{Appended, DeadLetter, Entry, GroupStart, Outgoing};
+use crate::messages::broker::{Appended, DeadLetter, Entry, Fields, GroupStart, Outgoing};
 use crate::messages::{glob, keys};
 
 /// An entry id: milliseconds and sequence, ordered as Redis orders them.
@@ -19,8 +19,6 @@ pub(super) fn parse_id(id: &str) -> Option<Id> {
     let (ms, seq) = id.split_once('-')?;
     Some((ms.parse().ok()?, seq.parse().ok()?))
 }
-
-type Fields = Vec<(Vec<u8>, Vec<u8>)>;
 
 #[derive(Default)]
 pub(super) struct State {
@@ -61,15 +59,14 @@ impl State {
             .dedup
             .as_ref()
             .map(|d| (keys::dedup_key(&message.key, &d.id), d.window));
-        if let Some((key, _)) = &dedup_key {
-            if let Some((id, until)) = self.dedup.get(key) {
-                if *until > now {
-                    return Appended {
-                        id: id.clone(),
-                        duplicate: true,
-                    };
-                }
-            }
+        if let Some((key, _)) = &dedup_key
+            && let Some((id, until)) = self.dedup.get(key)
+            && *until > now
+        {
+            return Appended {
+                id: id.clone(),
+                duplicate: true,
+            };
         }
         let fields = message
             .fields

@@ -17,6 +17,7 @@ use redis::aio::{
 };
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::Slot;
 use redis::{AsyncConnectionConfig, Client, Cmd, RedisError, RedisFuture, Value};
 
 use super::broker::{
@@ -43,7 +44,7 @@ pub struct RedisBroker {
 #[derive(Clone)]
 enum Target {
     Single(Client),
-    Cluster(ClusterTarget),
+    Cluster(Box<ClusterTarget>),
 }
 
 #[derive(Clone)]
@@ -109,7 +110,7 @@ impl RedisBroker {
         };
         Ok(Self {
             conn: Conn::Cluster(Box::new(conn)),
-            target: Target::Cluster(ClusterTarget { client, scheme }),
+            target: Target::Cluster(Box::new(ClusterTarget { client, scheme })),
         })
     }
 
@@ -534,6 +535,39 @@ struct RedisReader {
     consumer: Consumer,
 }
 
+/// In a cluster, how long one blocking read of several slots' keys waits on the first slot
+/// before the others are looked at again.
+const CLUSTER_SLICE: Duration = Duration::from_millis(50);
+
+impl RedisReader {
+    async fn read_once(
+        &mut self,
+        keys: &[String],
+        count: usize,
+        block: Option<Duration>,
+    ) -> Result<Vec<Entry>, Error> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(&self.consumer.group)
+            .arg(&self.consumer.name)
+            .arg("COUNT")
+            .arg(count);
+        if let Some(block) = block {
+            cmd.arg("BLOCK").arg(block.as_millis().max(1) as u64);
+        }
+        cmd.arg("STREAMS").arg(keys);
+        for _ in keys {
+            cmd.arg(">");
+        }
+        let key = keys.first().map_or("", String::as_str);
+        let reply: Value = cmd
+            .query_async(&mut self.conn)
+            .await
+            .map_err(|e| error("read", Some(key), &e))?;
+        reply::read(reply).ok_or_else(|| malformed("read", key))
+    }
+}
+
 impl Reader for RedisReader {
     fn read<'a>(
         &'a mut self,
@@ -542,28 +576,54 @@ impl Reader for RedisReader {
         block: Duration,
     ) -> BoxFuture<'a, Result<Vec<Entry>, Error>> {
         Box::pin(async move {
-            let mut cmd = redis::cmd("XREADGROUP");
-            cmd.arg("GROUP")
-                .arg(&self.consumer.group)
-                .arg(&self.consumer.name)
-                .arg("COUNT")
-                .arg(count)
-                .arg("BLOCK")
-                .arg(block.as_millis().max(1) as u64)
-                .arg("STREAMS")
-                .arg(keys);
-            for _ in keys {
-                cmd.arg(">");
-            }
-            let key = keys.first().map_or("", String::as_str);
-            let reply: Value = cmd
-                .query_async(&mut self.conn)
-                .await
-                .map_err(|e| error("read", Some(key), &e))?;
-            let mut entries = reply::read(reply).ok_or_else(|| malformed("read", key))?;
+            let mut entries = if matches!(self.conn, Conn::Cluster(_)) {
+                self.read_cluster(keys, count, block).await?
+            } else {
+                self.read_once(keys, count, Some(block)).await?
+            };
             // Redis answers in its own key order; the subscriber's is the priority.
             entries.sort_by_key(|e| keys.iter().position(|k| *k == e.key));
             Ok(entries)
         })
+    }
+}
+
+impl RedisReader {
+    /// A cluster reads one slot per command: the keys of one slot in one blocking read, those
+    /// of several slots by turns, the first slot's blocking in short slices.
+    async fn read_cluster(
+        &mut self,
+        keys: &[String],
+        count: usize,
+        block: Duration,
+    ) -> Result<Vec<Entry>, Error> {
+        let mut slots: Vec<(Slot, Vec<String>)> = Vec::new();
+        for key in keys {
+            let slot = Slot::for_key(key);
+            match slots.iter_mut().find(|(s, _)| *s == slot) {
+                Some((_, same)) => same.push(key.clone()),
+                None => slots.push((slot, vec![key.clone()])),
+            }
+        }
+        if let [(_, keys)] = slots.as_slice() {
+            return self.read_once(keys, count, Some(block)).await;
+        }
+        let deadline = tokio::time::Instant::now() + block;
+        loop {
+            let mut found = Vec::new();
+            for (_, keys) in &slots {
+                found.extend(self.read_once(keys, count, None).await?);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if !found.is_empty() || left.is_zero() {
+                return Ok(found);
+            }
+            let first = self
+                .read_once(&slots[0].1, count, Some(left.min(CLUSTER_SLICE)))
+                .await?;
+            if !first.is_empty() {
+                return Ok(first);
+            }
+        }
     }
 }
