@@ -39,14 +39,14 @@ fn matches_bytes(pattern: &[u8], name: &[u8]) -> bool {
                 continue;
             }
             Some(b'[') => {
-                if let Some((matched, next)) = class(pattern, p, name[n]) {
-                    if matched {
-                        p = next;
-                        n += 1;
-                        continue;
-                    }
+                if let Some((true, next)) = class(pattern, p, name[n]) {
+                    p = next;
+                    n += 1;
+                    continue;
                 }
             }
+            // Not a guard: an escape that does not match is a mismatch, not a literal `\`.
+            #[allow(clippy::collapsible_match)]
             Some(b'\\') if p + 1 < pattern.len() => {
                 if pattern[p + 1] == name[n] {
                     p += 2;

@@ -55,6 +55,7 @@ impl MemoryBroker {
     }
 
     /// Every entry of the stream `key`, oldest first, with its id and fields.
+    #[allow(clippy::type_complexity)]
     pub fn entries(&self, key: &str) -> Vec<(String, Vec<(Vec<u8>, Vec<u8>)>)> {
         self.state().entries(key)
     }

@@ -61,15 +61,14 @@ impl State {
             .dedup
             .as_ref()
             .map(|d| (keys::dedup_key(&message.key, &d.id), d.window));
-        if let Some((key, _)) = &dedup_key {
-            if let Some((id, until)) = self.dedup.get(key) {
-                if *until > now {
-                    return Appended {
-                        id: id.clone(),
-                        duplicate: true,
-                    };
-                }
-            }
+        if let Some((key, _)) = &dedup_key
+            && let Some((id, until)) = self.dedup.get(key)
+            && *until > now
+        {
+            return Appended {
+                id: id.clone(),
+                duplicate: true,
+            };
         }
         let fields = message
             .fields

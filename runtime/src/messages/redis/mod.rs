@@ -39,6 +39,7 @@ pub struct RedisBroker {
 }
 
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
 enum Target {
     Single(Client),
     Cluster(ClusterTarget),
