@@ -12,8 +12,8 @@ use std::time::Duration;
 use appwire::messages::redis::RedisBroker;
 use appwire::messages::{
     Compression, DEFAULT_MAX_DECODED_SIZE, Delivery, Envelope, Handler, HandlerError, Publisher,
-    PublisherOptions, REASON_DECODE, Runner, Serialization, SharedBroker, Streams, Subscriber,
-    SubscriberOptions, dead_letter_key,
+    PublisherOptions, QueueStrategy, REASON_DECODE, Runner, Serialization, SharedBroker, Streams,
+    Subscriber, SubscriberOptions, dead_letter_key,
 };
 use appwire::{CallContext, REQUEST_ID, REQUEST_TS};
 use appwire_hopeit_tests::{Hopeit, HopeitStreams, shop};
@@ -163,6 +163,22 @@ async fn post(server: &HopeitStreams, path: &str, order: &OrderPlaced) {
     assert_eq!(status, 200, "POST {path}: {answer}");
 }
 
+/// The fields of a message appwire publishes outside a request, in hopeit's order.
+const FIELDS: [&[u8]; 12] = [
+    b"id",
+    b"type",
+    b"submit_ts",
+    b"event_ts",
+    b"track.operation_id",
+    b"track.request_id",
+    b"track.request_ts",
+    b"auth_info",
+    b"ser",
+    b"comp",
+    b"payload",
+    b"queue",
+];
+
 const SERIALIZATIONS: [Serialization; 2] = [Serialization::Json, Serialization::JsonBase64];
 
 /// Messages per compression and serialization, each on both queues.
@@ -214,6 +230,10 @@ async fn hopeit_consumes_what_appwire_publishes_in_every_encoding_on_both_queues
             .map(|e| (text(e, "comp"), text(e, "ser")))
             .collect();
         assert_eq!(encodings.len(), 28, "{key}: {encodings:?}");
+        for entry in &written {
+            let names: Vec<&[u8]> = entry.fields.iter().map(|(k, _)| k.as_slice()).collect();
+            assert_eq!(names, FIELDS, "{key}: {entry:?}");
+        }
     }
 
     let seen_keys = [
@@ -324,6 +344,18 @@ async fn hopeit_consumes_what_appwire_publishes_in_every_encoding_on_both_queues
         || pending(&redis, shop::RELAY_IN, shop::RELAY_GROUP) == 0,
     )
     .await;
+
+    // `MAXLEN ~`, as hopeit's `target_max_len`: Redis trims whole nodes, never below it.
+    let mut options = PublisherOptions::new("appwire.capped", shop::ORDER_TYPE);
+    options.max_len = 10;
+    let capped = Publisher::new(broker.clone(), options);
+    let batch: Vec<OrderPlaced> = (0..250).map(|i| order(format!("capped-{i}"), i)).collect();
+    capped.publish_batch(&batch).await.expect("publish");
+    let len = match redis.command(&["XLEN", "appwire.capped"]).expect("XLEN") {
+        Resp::Integer(n) => n,
+        other => panic!("XLEN: {other:?}"),
+    };
+    assert!((10..250).contains(&len), "XLEN {len}");
 }
 
 #[tokio::test]
@@ -468,6 +500,14 @@ async fn a_relay_from_hopeit_through_appwire_to_hopeit_keeps_every_message_and_i
         PublisherOptions::new(shop::RELAY_IN, shop::ORDER_TYPE),
     );
     let runner = tokio::spawn(Runner::new(subscriber, Tag).publish_to(publisher).run());
+    // A second group relays the same messages to hopeit's two-queue consumer, keeping the
+    // queue (`PROPAGATE`): `.high` to `appwire.to_hopeit.high`.
+    let propagating = "appwire-propagate";
+    let subscriber = Subscriber::start(broker.clone(), subscriber_options(&keys, propagating));
+    let mut options = PublisherOptions::new(shop::TO_HOPEIT, shop::ORDER_TYPE);
+    options.queue_strategy = QueueStrategy::Propagate;
+    let publisher = Publisher::new(broker.clone(), options);
+    let propagator = tokio::spawn(Runner::new(subscriber, Tag).publish_to(publisher).run());
 
     let mut expected = HashSet::new();
     for i in 0..ORDERS {
@@ -479,11 +519,17 @@ async fn a_relay_from_hopeit_through_appwire_to_hopeit_keeps_every_message_and_i
     }
     let total = expected.len();
     assert_eq!(total, 8);
+    let seen_high = high(shop::HOPEIT_SEEN);
+    let to_hopeit_high = high(shop::TO_HOPEIT);
     let settled = || {
-        pending(&redis, shop::FROM_HOPEIT, group) == 0
-            && pending(&redis, &from_hopeit_high, group) == 0
+        [group, propagating]
+            .iter()
+            .all(|g| keys.iter().all(|key| pending(&redis, key, g) == 0))
             && pending(&redis, shop::RELAY_IN, shop::RELAY_GROUP) == 0
+            && pending(&redis, shop::TO_HOPEIT, shop::TO_HOPEIT_GROUP) == 0
+            && pending(&redis, &to_hopeit_high, shop::TO_HOPEIT_GROUP) == 0
     };
+    let recorded = || entries(&redis, shop::HOPEIT_SEEN).len() + entries(&redis, &seen_high).len();
     wait_until(
         BATCH_WAIT,
         &server,
@@ -494,11 +540,12 @@ async fn a_relay_from_hopeit_through_appwire_to_hopeit_keeps_every_message_and_i
                 shop::RELAY_OUT
             )
         },
-        || entries(&redis, shop::RELAY_OUT).len() >= total && settled(),
+        || entries(&redis, shop::RELAY_OUT).len() >= total && recorded() >= total && settled(),
     )
     .await;
     sleep(Duration::from_secs(2)).await;
     runner.abort();
+    propagator.abort();
 
     // The request id of each POST, as hopeit published it.
     let mut request_ids = HashMap::new();
@@ -546,6 +593,34 @@ async fn a_relay_from_hopeit_through_appwire_to_hopeit_keeps_every_message_and_i
         assert_eq!(envelope.track_id("event.app"), APP_KEY);
     }
     assert!(expected.is_empty(), "never relayed: {expected:?}");
+
+    // The PROPAGATE leg: each copy on the key of its queue, and hopeit kept the queue.
+    for (consumed, seen, queue) in [
+        (shop::TO_HOPEIT, shop::HOPEIT_SEEN, "AUTO"),
+        (to_hopeit_high.as_str(), seen_high.as_str(), "high"),
+    ] {
+        let written = entries(&redis, consumed);
+        assert_eq!(written.len(), ORDERS as usize, "{consumed}");
+        assert!(
+            written.iter().all(|e| text(e, "queue") == queue),
+            "{written:?}"
+        );
+        let mut ids: Vec<String> = entries(&redis, seen)
+            .iter()
+            .map(|entry| {
+                let (envelope, payload) = decode(entry);
+                assert_eq!(envelope.queue, queue);
+                assert_eq!(
+                    envelope.track_id(REQUEST_ID),
+                    request_ids[&payload.order_id]
+                );
+                payload.order_id
+            })
+            .collect();
+        ids.sort();
+        let wanted: Vec<String> = (0..ORDERS).map(|i| format!("trip-{i}@{queue}")).collect();
+        assert_eq!(ids, wanted, "{seen}");
+    }
     assert!(settled());
 }
 
