@@ -345,7 +345,17 @@ async fn hopeit_consumes_what_appwire_publishes_in_every_encoding_on_both_queues
     )
     .await;
 
-    // `MAXLEN ~`, as hopeit's `target_max_len`: Redis trims whole nodes, never below it.
+    // `MAXLEN ~`, as hopeit's `target_max_len`: Redis trims whole nodes of 100 entries
+    // here, never below the cap, where an exact `MAXLEN` would leave exactly 10.
+    for (name, value) in [
+        ("stream-node-max-entries", "100"),
+        ("stream-node-max-bytes", "0"),
+    ] {
+        let reply = redis
+            .command(&["CONFIG", "SET", name, value])
+            .expect("CONFIG SET");
+        assert_eq!(reply, Resp::Simple("OK".to_owned()), "{name}");
+    }
     let mut options = PublisherOptions::new("appwire.capped", shop::ORDER_TYPE);
     options.max_len = 10;
     let capped = Publisher::new(broker.clone(), options);
@@ -355,7 +365,7 @@ async fn hopeit_consumes_what_appwire_publishes_in_every_encoding_on_both_queues
         Resp::Integer(n) => n,
         other => panic!("XLEN: {other:?}"),
     };
-    assert!((10..250).contains(&len), "XLEN {len}");
+    assert!((11..250).contains(&len), "XLEN {len}");
 }
 
 #[tokio::test]
