@@ -42,6 +42,7 @@ pub struct RedisBroker {
 }
 
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
 enum Target {
     Single(Client),
     Cluster(Box<ClusterTarget>),
