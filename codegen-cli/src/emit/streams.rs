@@ -18,7 +18,7 @@ pub(crate) fn streams(caller: &App, s: &Streams, root: &TokenStream) -> TokenStr
     );
     let serde = format!("{root}::__private::serde").replace(' ', "");
     let defs = s.types.iter().map(|d| definition(&s.types, d, &serde));
-    let events = s.events.iter().map(|e| event(s, e, root));
+    let events = s.events.iter().map(|e| event(s, e));
     let mut used = Used::default();
     for def in &s.types {
         match &def.kind {
@@ -59,8 +59,8 @@ pub(crate) fn streams(caller: &App, s: &Streams, root: &TokenStream) -> TokenStr
     }
 }
 
-fn event(s: &Streams, e: &StreamEvent, root: &TokenStream) -> TokenStream {
-    let subscriber = e.subscriber.as_ref().map(|sub| read(s, e, sub, root));
+fn event(s: &Streams, e: &StreamEvent) -> TokenStream {
+    let subscriber = e.subscriber.as_ref().map(|sub| read(s, e, sub));
     let publisher = e.publisher.as_ref().map(|p| {
         let name = ident::tokens(&p.function);
         let payload = ty(&s.types, &p.payload);
@@ -81,7 +81,7 @@ fn event(s: &Streams, e: &StreamEvent, root: &TokenStream) -> TokenStream {
     quote!(#subscriber #publisher)
 }
 
-fn read(s: &Streams, e: &StreamEvent, sub: &SubscriberDef, root: &TokenStream) -> TokenStream {
+fn read(s: &Streams, e: &StreamEvent, sub: &SubscriberDef) -> TokenStream {
     let (runner, function) = (ident::tokens(&sub.runner), ident::tokens(&sub.function));
     let handler = ident::tokens(&sub.handler);
     let payload = ty(&s.types, &sub.payload);
