@@ -216,3 +216,111 @@ fn read_spec(config: &AppConfig, event: &str, r: &ReadStream, s: &EventStreams) 
         "group_start": r.extension.group_start,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use appwire_manifest::{Code, Diagnostic};
+    use indexmap::IndexMap;
+
+    use crate::{GenerateError, Inputs, Options, generate};
+
+    const SPEC: &str = r#"{"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
+      "paths": {}, "components": {"schemas": {"OrderPlaced": {"type": "object",
+        "properties": {"id": {"type": "string"}}}}}}"#;
+
+    fn manifest(appwire: &str) -> String {
+        format!(
+            r#"{{"app": {{"name": "shop", "version": "1.0"}},
+  "settings": {{"shop.orders": {{"appwire": {appwire}}}}},
+  "events": {{"place_order": {{"type": "POST", "write_stream": {{"name": "shop.orders"}}}}}}}}"#
+        )
+    }
+
+    /// The diagnostics of generating `manifest` with `spec.json` holding `spec`, if given.
+    fn problems(manifest: String, spec: Option<&str>) -> Vec<Diagnostic> {
+        let inputs = Inputs {
+            manifest_path: PathBuf::from("app-config.json"),
+            manifest_text: manifest,
+            specs: IndexMap::new(),
+            stream_specs: spec
+                .map(|s| {
+                    (
+                        "spec.json".to_owned(),
+                        (PathBuf::from("spec.json"), s.to_owned()),
+                    )
+                })
+                .into_iter()
+                .collect(),
+            options: Options::default(),
+        };
+        match generate(&inputs) {
+            Err(GenerateError::Diagnostics(d)) => {
+                d.iter().flat_map(|d| d.items().to_vec()).collect()
+            }
+            Err(e) => panic!("{e}"),
+            Ok(g) => panic!("generated:\n{}", g.text),
+        }
+    }
+
+    #[test]
+    fn a_stream_without_a_type_is_an_error() {
+        let found = problems(manifest("{}"), None);
+        assert!(
+            found.iter().any(|d| d.code == Code::MissingStreamType),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_schema_file_that_was_not_read_is_located_in_the_manifest() {
+        let m = manifest(
+            r#"{"type": "shop.Order", "schema": "spec.json#/components/schemas/OrderPlaced"}"#,
+        );
+        let found = problems(m, None);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].code, Code::Io);
+        assert!(!found[0].labels.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_pointer_to_no_schema_is_a_dangling_ref_with_a_suggestion() {
+        let m = manifest(
+            r#"{"type": "shop.Order", "schema": "spec.json#/components/schemas/OrderPlace"}"#,
+        );
+        let found = problems(m, Some(SPEC));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].code, Code::DanglingRef);
+        assert!(!found[0].labels.is_empty(), "{found:?}");
+        assert!(
+            found[0]
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("OrderPlaced")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_schema_types_the_publisher() {
+        let m = manifest(
+            r#"{"type": "shop.Order", "schema": "spec.json#/components/schemas/OrderPlaced"}"#,
+        );
+        let inputs = Inputs {
+            manifest_path: PathBuf::from("app-config.json"),
+            manifest_text: m,
+            specs: IndexMap::new(),
+            stream_specs: IndexMap::from([(
+                "spec.json".to_owned(),
+                (PathBuf::from("spec.json"), SPEC.to_owned()),
+            )]),
+            options: Options::default(),
+        };
+        let text = generate(&inputs).expect("generated").text;
+        assert!(
+            text.contains("-> Result<Publisher<OrderPlaced>, Error>"),
+            "{text}"
+        );
+    }
+}
