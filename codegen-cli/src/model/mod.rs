@@ -2,8 +2,8 @@
 //!
 //! A manifest's app connections are grouped by target app (name and version as written):
 //! each target app is one module with one type space, holding the types of its spec and a
-//! client per connection to it. A client holds its connection's events; an event is an HTTP
-//! call today, and its [`EventKind`] is where stream publishers and subscribers join it.
+//! client per connection to it. A client holds its connection's events; an event it reaches
+//! is an HTTP call ([`EventKind`]).
 //!
 //! The manifest's own streams are one more scope, [`Streams`]: a publisher per `write_stream`
 //! and a subscriber and handler runner per STREAM event, with the payload types of the
