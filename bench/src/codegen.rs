@@ -329,6 +329,7 @@ mod tests {
                 CONNECTION.to_owned(),
                 ("inventory.openapi.json".into(), spec.to_string()),
             )]),
+            stream_specs: IndexMap::new(),
             options: Options::default(),
         };
         let generated = appwire_codegen::generate(&inputs).expect("generated");

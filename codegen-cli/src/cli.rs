@@ -39,6 +39,8 @@ enum SchemaKind {
     AppConfig,
     /// An app connection's settings section, appwire's extensions included.
     ConnectionSettings,
+    /// A stream's settings section (`settings.<stream name>`), appwire's extension included.
+    StreamSettings,
 }
 
 #[derive(Debug, clap::Args)]
@@ -144,6 +146,7 @@ pub fn run_with(
             let text = match kind {
                 SchemaKind::AppConfig => schema::app_config_schema_json(),
                 SchemaKind::ConnectionSettings => schema::connection_settings_schema_json(),
+                SchemaKind::StreamSettings => schema::stream_settings_schema_json(),
             };
             out.write_all(text.as_bytes())?;
             Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use appwire_manifest::source::JsonSource;
 use appwire_manifest::{Code, Expansion, Manifest};
 use indexmap::IndexMap;
 use proc_macro2::TokenStream;
@@ -22,6 +23,9 @@ pub struct Inputs {
     pub manifest_text: String,
     /// OpenAPI specs by app connection key: (path, text).
     pub specs: IndexMap<String, (PathBuf, String)>,
+    /// The spec files of the streams' schemas (`appwire.schema` of a stream's settings), by
+    /// file name as the manifest writes it: (path, text). A file left out is reported.
+    pub stream_specs: IndexMap<String, (PathBuf, String)>,
     /// Options.
     pub options: Options,
 }
@@ -49,7 +53,8 @@ impl Default for Options {
 impl Inputs {
     /// Reads the manifest and the specs: those given in `specs` (connection key → path) and
     /// those the manifest names itself (`api_spec` of an app connection, relative to the
-    /// manifest). Relative paths are taken from `base` when given.
+    /// manifest), and the spec files of the schemas of the streams its events read or write
+    /// (relative to the manifest; one that cannot be read is reported by [`generate`]).
     pub fn load(
         manifest: impl AsRef<Path>,
         specs: &IndexMap<String, PathBuf>,
@@ -58,6 +63,7 @@ impl Inputs {
         let manifest_path = manifest.as_ref().to_owned();
         let manifest_text = read(&manifest_path)?;
         let mut all = IndexMap::new();
+        let mut stream_specs = IndexMap::new();
         for (key, path) in specs {
             all.insert(key.clone(), (path.clone(), read(path)?));
         }
@@ -77,11 +83,29 @@ impl Inputs {
                     all.insert(key.clone(), (path.clone(), read(&path)?));
                 }
             }
+            for event in config.events.keys() {
+                let Ok(Some(streams)) = config.event_streams(event) else {
+                    continue;
+                };
+                let read = streams.read.map(|r| r.extension);
+                let write = streams.write.map(|w| w.extension);
+                for ext in read.into_iter().chain(write) {
+                    if let Some((file, _)) = ext.schema_ref()
+                        && !stream_specs.contains_key(file)
+                    {
+                        let path = dir.join(file);
+                        if let Ok(text) = std::fs::read_to_string(&path) {
+                            stream_specs.insert(file.to_owned(), (path, text));
+                        }
+                    }
+                }
+            }
         }
         Ok(Self {
             manifest_path,
             manifest_text,
             specs: all,
+            stream_specs,
             options,
         })
     }
@@ -90,6 +114,7 @@ impl Inputs {
     pub fn files(&self) -> impl Iterator<Item = &Path> {
         std::iter::once(self.manifest_path.as_path())
             .chain(self.specs.values().map(|(p, _)| p.as_path()))
+            .chain(self.stream_specs.values().map(|(p, _)| p.as_path()))
     }
 
     /// A digest of everything the output depends on: the first 8 bytes of a SHA-256, in hex.
@@ -103,6 +128,10 @@ impl Inputs {
         put(&self.manifest_text);
         for (key, (_, text)) in &self.specs {
             put(key);
+            put(text);
+        }
+        for (file, (_, text)) in &self.stream_specs {
+            put(file);
             put(text);
         }
         put(&self.options.runtime_path);
@@ -160,8 +189,12 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, GenerateError> {
         Expansion::Deferred,
     )
     .map_err(|d| GenerateError::Diagnostics(vec![d]))?;
-    // Generated code embeds the settings as written: a secret in them would be in it too.
-    let warnings = manifest.warnings().deny(Code::LiteralSecret);
+    // Generated code embeds the settings as written: a secret in them would be in it too. A
+    // generated publisher or subscriber needs its stream's payload type.
+    let warnings = manifest
+        .warnings()
+        .deny(Code::LiteralSecret)
+        .deny(Code::MissingStreamType);
     if warnings.has_errors() {
         return Err(GenerateError::Diagnostics(vec![warnings]));
     }
@@ -190,11 +223,24 @@ pub fn generate(inputs: &Inputs) -> Result<Generated, GenerateError> {
             Err(d) => invalid.push(d),
         }
     }
+    let mut stream_specs = IndexMap::new();
+    for (file, (path, text)) in &inputs.stream_specs {
+        match Spec::load(&path.display().to_string(), text) {
+            Ok(spec) => {
+                stream_specs.insert(file.clone(), spec);
+            }
+            Err(d) => invalid.push(d),
+        }
+    }
     if !invalid.is_empty() {
         return Err(GenerateError::Diagnostics(invalid));
     }
-    let model =
-        model::build(manifest.config(), &specs, &replace).map_err(GenerateError::Diagnostics)?;
+    let source = JsonSource::new(
+        inputs.manifest_path.display().to_string(),
+        inputs.manifest_text.as_str(),
+    );
+    let model = model::build(manifest.config(), &source, &specs, &stream_specs, &replace)
+        .map_err(GenerateError::Diagnostics)?;
     let clients = model
         .apps
         .iter()

@@ -21,6 +21,7 @@ fn diagnostics(spec: &str) -> Vec<appwire_manifest::Diagnostics> {
             "target".to_owned(),
             (PathBuf::from(format!("bad-specs/{spec}")), read(spec)),
         )]),
+        stream_specs: IndexMap::new(),
         options: Options::default(),
     };
     match generate(&inputs) {

@@ -34,6 +34,10 @@ fn schema_prints_the_committed_schemas() {
             &["schema", "connection-settings"][..],
             "connection-settings.schema.json",
         ),
+        (
+            &["schema", "stream-settings"][..],
+            "stream-settings.schema.json",
+        ),
     ] {
         let out = appwire().args(args).output().expect("run");
         assert!(out.status.success());

@@ -126,3 +126,12 @@ fn names_that_collide() {
     assert!(text.contains("pub fn new_(&self)"), "{text}");
     assert!(text.contains("pub type Vec2 = Vec<Store2>;"), "{text}");
 }
+
+/// The manifest's own streams: a POST event's publisher, a STREAM relay's runner (typed by the
+/// schemas of the streams it reads and writes), and a STREAM event whose stream has no schema.
+#[test]
+fn streams() {
+    let text = check("streams", "streams.json", &[], &[]);
+    assert!(text.contains("pub mod streams {"), "{text}");
+    assert!(text.contains("pub trait RelayOrders"), "{text}");
+}

@@ -40,4 +40,8 @@ pub mod snapshots {
     pub mod inventory_replaced_rs {
         include!("../../codegen-cli/tests/snapshots/inventory_replaced.rs");
     }
+    /// The streams fixture: the manifest's own publishers, runners and subscribers.
+    pub mod streams_rs {
+        include!("../../codegen-cli/tests/snapshots/streams.rs");
+    }
 }

@@ -70,3 +70,35 @@ fn the_committed_command_line_example_is_up_to_date() {
         String::from_utf8_lossy(&err)
     );
 }
+
+/// The streams fixture: its schemas' spec file is read and watched by every front end alike.
+#[test]
+fn the_macro_and_the_command_line_generate_the_same_streams() {
+    const STREAMS: &str = "../codegen-cli/tests/fixtures/streams.json";
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(STREAMS);
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let args = [
+        "appwire".into(),
+        "generate".into(),
+        manifest.into_os_string(),
+    ];
+    let code = appwire_codegen::cli::run_with(args, &mut out, &mut err, false).expect("run");
+    assert_eq!(
+        code,
+        std::process::ExitCode::SUCCESS,
+        "{}",
+        String::from_utf8_lossy(&err)
+    );
+    let cli = String::from_utf8(out).expect("utf-8");
+    let expansion = expand_generate(format!("manifest = {STREAMS:?}").parse().expect("tokens"));
+    let mut file: syn::File = syn::parse2(expansion).expect("the expansion parses");
+    let before = file.items.len();
+    file.items
+        .retain(|item| !matches!(item, syn::Item::Const(c) if c.ident == "_"));
+    assert_eq!(
+        before - file.items.len(),
+        2,
+        "the manifest and its schemas' spec are watched"
+    );
+    assert_eq!(prettyplease::unparse(&file), body(&cli));
+}

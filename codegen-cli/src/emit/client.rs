@@ -124,7 +124,7 @@ fn event(app: &TargetApp, e: &EventDef, root: &TokenStream) -> TokenStream {
                         Decode::Value => quote!(value),
                         Decode::Bytes => quote!(bytes),
                     };
-                    (ty(app, &r.ty), send)
+                    (ty(&app.types, &r.ty), send)
                 }
                 Answer::Declared(id) => {
                     let a = ident::tokens(&app.answers[id.0].name);
@@ -184,7 +184,7 @@ fn typed_request(
         let id = ident::tokens(&p.ident);
         let borrowed = match &p.ty {
             Ty::String => quote!(&str),
-            t => ty(app, t),
+            t => ty(&app.types, t),
         };
         let wire = &p.wire;
         match (p.place, p.required) {
@@ -205,7 +205,7 @@ fn typed_request(
     if let Some(body) = &typed.body {
         let t = match &body.ty {
             Ty::String => quote!(str),
-            t => ty(app, t),
+            t => ty(&app.types, t),
         };
         params.push(quote!(body: &#t));
         request = match body.plain {

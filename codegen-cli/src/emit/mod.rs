@@ -8,6 +8,7 @@
 
 mod client;
 mod docs;
+mod streams;
 mod types;
 
 use proc_macro2::TokenStream;
@@ -19,7 +20,11 @@ use crate::model::{Answer, CallShape, EventKind, Model, TargetApp, Ty, TypeKind}
 pub(crate) fn emit(model: &Model, root: &syn::Path) -> TokenStream {
     let root = quote!(#root);
     let apps = model.apps.iter().map(|app| target_app(model, app, &root));
-    quote!(#(#apps)*)
+    let streams = model
+        .streams
+        .as_ref()
+        .map(|s| streams::streams(&model.caller, s, &root));
+    quote!(#(#apps)* #streams)
 }
 
 fn target_app(model: &Model, app: &TargetApp, root: &TokenStream) -> TokenStream {
@@ -33,8 +38,14 @@ fn target_app(model: &Model, app: &TargetApp, root: &TokenStream) -> TokenStream
         app.app.name, app.app.version
     );
     let serde = format!("{root}::__private::serde").replace(' ', "");
-    let defs = app.types.iter().map(|d| types::definition(app, d, &serde));
-    let answers = app.answers.iter().map(|a| types::answer(app, a, &serde));
+    let defs = app
+        .types
+        .iter()
+        .map(|d| types::definition(&app.types, d, &serde));
+    let answers = app
+        .answers
+        .iter()
+        .map(|a| types::answer(&app.types, a, &serde));
     let clients = app
         .clients
         .iter()
@@ -100,15 +111,7 @@ fn imports(app: &TargetApp, root: &TokenStream) -> TokenStream {
     let serde =
         (!app.types.is_empty()).then(|| quote!(use #root::__private::{Deserialize, Serialize};));
     let declared = (!app.answers.is_empty()).then(|| quote!(use #root::__private::Declared;));
-    let map = used.map.then(|| {
-        quote!(
-            use ::std::collections::BTreeMap;
-        )
-    });
-    let bytes = used.bytes.then(|| quote!(use #root::__private::Bytes;));
-    let json = used
-        .json
-        .then(|| quote!(use #root::__private::serde_json::Value as JsonValue;));
+    let (map, bytes, json) = used.uses(root);
     quote! {
         #map
         #[allow(unused_imports)]
@@ -129,6 +132,33 @@ struct Used {
 }
 
 impl Used {
+    /// The `use`s of the map, bytes and JSON types, each when used.
+    fn uses(
+        &self,
+        root: &TokenStream,
+    ) -> (
+        Option<TokenStream>,
+        Option<TokenStream>,
+        Option<TokenStream>,
+    ) {
+        let map = self.map.then(|| {
+            quote!(
+                use ::std::collections::BTreeMap;
+            )
+        });
+        let bytes = self.bytes.then(|| quote!(use #root::__private::Bytes;));
+        let json = self
+            .json
+            .then(|| quote!(use #root::__private::serde_json::Value as JsonValue;));
+        (map, bytes, json)
+    }
+
+    /// Their `use`s, in one stream.
+    fn imports(&self, root: &TokenStream) -> TokenStream {
+        let (map, bytes, json) = self.uses(root);
+        quote!(#map #bytes #json)
+    }
+
     fn ty(&mut self, t: &Ty) {
         match t {
             Ty::Map(v) => {

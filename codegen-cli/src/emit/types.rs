@@ -5,13 +5,13 @@ use quote::quote;
 
 use super::docs;
 use crate::ident;
-use crate::model::{AnswerEnum, Decode, TargetApp, Ty, TypeDef, TypeKind};
+use crate::model::{AnswerEnum, Decode, Ty, TypeDef, TypeKind};
 
 /// The tokens of a type of the app's type space.
-pub(crate) fn ty(app: &TargetApp, t: &Ty) -> TokenStream {
+pub(crate) fn ty(types: &[TypeDef], t: &Ty) -> TokenStream {
     match t {
         Ty::Named(id) => {
-            let name = ident::tokens(&app.types[id.0].name);
+            let name = ident::tokens(&types[id.0].name);
             quote!(#name)
         }
         Ty::Replaced(path) => quote!(#path),
@@ -23,22 +23,22 @@ pub(crate) fn ty(app: &TargetApp, t: &Ty) -> TokenStream {
         Ty::Json => quote!(JsonValue),
         Ty::Unit => quote!(()),
         Ty::List(item) => {
-            let item = ty(app, item);
+            let item = ty(types, item);
             quote!(Vec<#item>)
         }
         Ty::Map(value) => {
-            let value = ty(app, value);
+            let value = ty(types, value);
             quote!(BTreeMap<String, #value>)
         }
         Ty::Option(inner) => {
-            let inner = ty(app, inner);
+            let inner = ty(types, inner);
             quote!(Option<#inner>)
         }
     }
 }
 
 /// A named type of the spec.
-pub(crate) fn definition(app: &TargetApp, def: &TypeDef, serde: &str) -> TokenStream {
+pub(crate) fn definition(types: &[TypeDef], def: &TypeDef, serde: &str) -> TokenStream {
     let name = ident::tokens(&def.name);
     let mut lines = docs::paragraphs(
         [def.docs.summary.as_deref(), def.docs.description.as_deref()]
@@ -56,7 +56,7 @@ pub(crate) fn definition(app: &TargetApp, def: &TypeDef, serde: &str) -> TokenSt
         TypeKind::Struct(fields) => {
             let fields = fields.iter().map(|f| {
                 let id = ident::tokens(&f.ident);
-                let t = ty(app, &f.ty);
+                let t = ty(types, &f.ty);
                 let doc = docs::attrs(&docs::paragraphs(f.description.as_deref()));
                 let mut serde_attrs = Vec::new();
                 if f.ident.trim_start_matches("r#") != f.wire {
@@ -92,25 +92,25 @@ pub(crate) fn definition(app: &TargetApp, def: &TypeDef, serde: &str) -> TokenSt
             }
         }
         TypeKind::Alias(target) => {
-            let target = ty(app, target);
+            let target = ty(types, target);
             quote!(#doc pub type #name = #target;)
         }
     }
 }
 
 /// The enum of an event's answers, decoded by status with the runtime's `Declared` derive.
-pub(crate) fn answer(app: &TargetApp, a: &AnswerEnum, serde: &str) -> TokenStream {
+pub(crate) fn answer(types: &[TypeDef], a: &AnswerEnum, serde: &str) -> TokenStream {
     let name = ident::tokens(&a.name);
     let doc = format!(
         " What `{}` answers: its 200 response or one it declares.",
         a.event
     );
-    let ok_ty = ty(app, &a.ok.ty);
+    let ok_ty = ty(types, &a.ok.ty);
     let ok_doc = format!(" 200: {}", docs::text(&a.ok.description));
     let ok_attr = decoding(None, a.ok.decode);
     let variants = a.alternatives.iter().map(|alt| {
         let v = ident::tokens(&alt.variant);
-        let t = ty(app, &alt.returned.ty);
+        let t = ty(types, &alt.returned.ty);
         let doc = format!(" {}: {}", alt.status, docs::text(&alt.returned.description));
         let attr = decoding(Some(alt.status), alt.returned.decode);
         quote!(#[doc = #doc] #attr #v(#t),)

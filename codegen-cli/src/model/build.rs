@@ -1,5 +1,6 @@
 //! The model from a manifest and the target apps' specs, every problem collected.
 
+use appwire_manifest::source::JsonSource;
 use appwire_manifest::{
     AppConfig, Code, Diagnostic, Diagnostics, EventConnectionType, JsonPath, naming,
 };
@@ -9,6 +10,7 @@ use openapiv3::{
 };
 
 use super::names::{Namespace, RESERVED_METHODS, RESERVED_TYPES};
+use super::streams;
 use super::types::TypeSpace;
 use super::{
     Alternative, Answer, AnswerEnum, AnswerId, App, CallShape, ClientDef, Decode, Docs, EventDef,
@@ -23,10 +25,13 @@ type Problem = Diagnostic;
 /// The problems found: for each file, its diagnostics.
 pub(crate) type Problems = Vec<Diagnostics>;
 
-/// Builds the model of `config`'s clients with the specs of its connections.
+/// Builds the model of `config` (read from `manifest`): its clients with the specs of its
+/// connections, and its streams with the spec files of their schemas (by file name as written).
 pub(crate) fn build(
     config: &AppConfig,
+    manifest: &JsonSource,
     specs: &IndexMap<String, Spec>,
+    stream_specs: &IndexMap<String, Spec>,
     replace: &IndexMap<String, syn::Path>,
 ) -> Result<Model, Problems> {
     // The problems of each spec, by connection key.
@@ -76,7 +81,7 @@ pub(crate) fn build(
     }
 
     // A module named like a crate of the standard library would shadow it where the code is.
-    let mut modules = Namespace::with_reserved(&["alloc", "core", "std"]);
+    let mut modules = Namespace::with_reserved(&["alloc", "core", "std", STREAMS]);
     let mut roots = Namespace::with_reserved(RESERVED_TYPES);
     let mut out = Vec::new();
     for (app, keys) in &apps {
@@ -178,11 +183,20 @@ pub(crate) fn build(
             clients: defs,
         });
     }
+    let streams = streams::build(config, manifest, stream_specs, replace, STREAMS.to_owned());
+    let mut problems: Problems = problems
+        .into_iter()
+        .map(|(key, items)| specs[key].diagnostics(items))
+        .collect();
+    let streams = match streams {
+        Ok(s) => s,
+        Err(more) => {
+            problems.extend(more);
+            None
+        }
+    };
     if !problems.is_empty() {
-        return Err(problems
-            .into_iter()
-            .map(|(key, items)| specs[key].diagnostics(items))
-            .collect());
+        return Err(problems);
     }
     Ok(Model {
         caller: App {
@@ -190,8 +204,12 @@ pub(crate) fn build(
             version: config.app.version.clone(),
         },
         apps: out,
+        streams,
     })
 }
+
+/// The module of the manifest's own streams.
+const STREAMS: &str = "streams";
 
 /// The spec of a target app: the one given for any of its connections. Two different specs
 /// for one app are a problem.
@@ -597,6 +615,7 @@ mod generated {
                 "target".to_owned(),
                 (PathBuf::from("openapi.json"), SPEC.to_owned()),
             )]),
+            stream_specs: IndexMap::new(),
             options: Options::default(),
         };
         let text = generate(&inputs).expect("generated").text;
@@ -627,6 +646,7 @@ mod generated {
                 "target".to_owned(),
                 (PathBuf::from("openapi.json"), GET_SPEC.to_owned()),
             )]),
+            stream_specs: IndexMap::new(),
             options: Options::default(),
         };
         let text = generate(&inputs).expect("generated").text;

@@ -2,13 +2,18 @@
 //!
 //! A manifest's app connections are grouped by target app (name and version as written):
 //! each target app is one module with one type space, holding the types of its spec and a
-//! client per connection to it. A client holds its connection's events; an event is an HTTP
-//! call today, and its [`EventKind`] is where stream publishers and subscribers join it.
+//! client per connection to it. A client holds its connection's events; an event it reaches
+//! is an HTTP call ([`EventKind`]).
+//!
+//! The manifest's own streams are one more scope, [`Streams`]: a publisher per `write_stream`
+//! and a subscriber and handler runner per STREAM event, with the payload types of the
+//! streams' schemas.
 //!
 //! Built by [`build`] from a manifest and specs; turned into tokens by [`crate::emit`].
 
 mod build;
 mod names;
+mod streams;
 mod types;
 
 pub(crate) use build::build;
@@ -20,6 +25,59 @@ pub(crate) struct Model {
     /// The caller app, as written (its name and version may hold `${VAR}`s).
     pub(crate) caller: App,
     pub(crate) apps: Vec<TargetApp>,
+    /// The manifest's own streams, when its events read or write any.
+    pub(crate) streams: Option<Streams>,
+}
+
+/// The `streams` module: the payload types of the manifest's streams and the publishers,
+/// subscribers and runners of its events.
+pub(crate) struct Streams {
+    /// The module's name.
+    pub(crate) module: String,
+    /// The payload types, from the streams' `appwire.schema`s, addressed by [`TypeId`].
+    pub(crate) types: Vec<TypeDef>,
+    /// The events that read or write a stream, in manifest order.
+    pub(crate) events: Vec<StreamEvent>,
+}
+
+/// An event's stream functions.
+pub(crate) struct StreamEvent {
+    /// The event's name, as in the manifest.
+    pub(crate) name: String,
+    pub(crate) publisher: Option<PublisherDef>,
+    pub(crate) subscriber: Option<SubscriberDef>,
+}
+
+/// The publisher of an event's `write_stream`.
+pub(crate) struct PublisherDef {
+    /// The function's name.
+    pub(crate) function: String,
+    /// The stream's name.
+    pub(crate) stream: String,
+    pub(crate) payload: Ty,
+    /// The runtime's `WriteSpec`, as JSON, `${VAR}`s kept.
+    pub(crate) spec_json: String,
+    /// The name of the module's constant holding it.
+    pub(crate) spec_const: String,
+}
+
+/// The subscriber and handler runner of a STREAM event's `read_stream`.
+pub(crate) struct SubscriberDef {
+    /// The runner function's name.
+    pub(crate) runner: String,
+    /// The subscriber function's name.
+    pub(crate) function: String,
+    /// The handler trait's name.
+    pub(crate) handler: String,
+    /// The stream's name.
+    pub(crate) stream: String,
+    pub(crate) payload: Ty,
+    /// The runtime's `ReadSpec`, as JSON, `${VAR}`s kept.
+    pub(crate) spec_json: String,
+    /// The name of the module's constant holding it.
+    pub(crate) spec_const: String,
+    /// What the handler publishes: the event's `write_stream` (its name and payload), if any.
+    pub(crate) output: Option<(String, Ty)>,
 }
 
 /// An app's name and version, as written.

@@ -68,6 +68,22 @@ pub(crate) const RESERVED_TYPES: &[&str] = &[
     "Serialize",
 ];
 
+/// Type names the `streams` module cannot define besides [`RESERVED_TYPES`]: what it imports.
+pub(crate) const RESERVED_STREAM_TYPES: &[&str] = &[
+    "BTreeMap",
+    "Bytes",
+    "Deserialize",
+    "Error",
+    "Handler",
+    "JsonValue",
+    "ProcessEnv",
+    "Publisher",
+    "Runner",
+    "Serialize",
+    "SharedBroker",
+    "Subscriber",
+];
+
 /// Method names a client type defines itself.
 pub(crate) const RESERVED_METHODS: &[&str] = &[
     "builder",

@@ -45,6 +45,18 @@ impl<'a> TypeSpace<'a> {
         }
     }
 
+    /// A space for `spec` that goes on from `defs`, the types of other specs in the same scope.
+    pub(crate) fn with_defs(
+        spec: &'a Spec,
+        replace: &'a IndexMap<String, syn::Path>,
+        defs: Vec<TypeDef>,
+    ) -> Self {
+        Self {
+            defs,
+            ..Self::new(spec, replace)
+        }
+    }
+
     /// The Rust type of `schema`, found at `at`; `hint` names a definition it may need.
     pub(crate) fn type_of(
         &mut self,
