@@ -42,7 +42,6 @@ pub struct RedisBroker {
 }
 
 #[derive(Clone)]
-#[allow(clippy::large_enum_variant)]
 enum Target {
     Single(Client),
     Cluster(Box<ClusterTarget>),
