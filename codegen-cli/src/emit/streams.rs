@@ -13,7 +13,7 @@ use crate::model::{App, PublisherDef, StreamEvent, Streams, SubscriberDef, TypeK
 pub(crate) fn streams(caller: &App, s: &Streams, root: &TokenStream) -> TokenStream {
     let module = ident::tokens(&s.module);
     let doc = format!(
-        " The streams of app `{}` version `{}`: publishers of its events' `write_stream`s, and the handlers, runners and subscribers of its STREAM events. A function fails with an [`Error`] when its stream settings do not read, an environment variable they name is unset included.",
+        " The streams of app `{}` version `{}`: publishers of its events' `write_stream`s, and the handlers, runners and subscribers of its STREAM events. A function fails with an `Error` when its stream settings do not read, an environment variable they name is unset included.",
         caller.name, caller.version
     );
     let serde = format!("{root}::__private::serde").replace(' ', "");
