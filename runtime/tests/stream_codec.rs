@@ -155,6 +155,43 @@ fn lz4_frames_written_have_hopeits_header() {
     );
 }
 
+#[test]
+fn lz4_single_blocks_store_what_does_not_compress() {
+    let block_size = |frame: &[u8]| u32::from_le_bytes(frame[15..19].try_into().unwrap());
+    // Empty: the header (content size 0), then the end mark.
+    let empty = encode(Serialization::Json, Compression::Lz4, b"").unwrap();
+    assert_eq!(empty[6..14], [0; 8]);
+    assert_eq!(empty[15..], [0; 4]);
+    // Repetitive JSON compresses; the block's high bit is clear.
+    let json = format!("[{}0]", "1234567890,".repeat(100));
+    let frame = encode(Serialization::Json, Compression::Lz4, json.as_bytes()).unwrap();
+    assert!(frame.len() < json.len() / 4, "{} bytes", frame.len());
+    assert_eq!(block_size(&frame), frame.len() as u32 - 23);
+    assert_eq!(
+        decode(Serialization::Json, Compression::Lz4, &frame).unwrap(),
+        json.as_bytes()
+    );
+    // Base64 of random bytes does not: stored as it is, its size's high bit set.
+    let mut seed = 7u64;
+    let noise: Vec<u8> = (0..3_000)
+        .map(|_| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 56) as u8
+        })
+        .collect();
+    let text = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &noise);
+    let json = format!("\"{text}\"");
+    let frame = encode(Serialization::Json, Compression::Lz4, json.as_bytes()).unwrap();
+    assert_eq!(block_size(&frame), json.len() as u32 | 0x8000_0000);
+    assert_eq!(&frame[19..19 + json.len()], json.as_bytes());
+    assert_eq!(
+        decode(Serialization::Json, Compression::Lz4, &frame).unwrap(),
+        json.as_bytes()
+    );
+}
+
 fn sample_fields() -> Vec<(Vec<u8>, Vec<u8>)> {
     // A message as hopeit publishes it from a POST (streams.md §2.2, MONITOR).
     let payload = fixture_bytes(&fixtures()["encoded"]["json+base64|lz4"]);
