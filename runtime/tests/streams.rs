@@ -456,6 +456,32 @@ async fn scheduled_messages_arrive_when_due_after_a_publisher_restart(b: Backend
     assert_eq!(b.entries("later").await.len(), 2);
 }
 
+async fn scheduled_messages_are_never_delivered_early(b: Backend) {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    // Due 0.9 ms into a millisecond: a schedule kept in milliseconds must not round it down.
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let due = UNIX_EPOCH + Duration::from_micros((ms + 300) * 1_000 + 900);
+    let publisher = b.publisher("punctual");
+    publisher.publish_at(&order(1), due).await.unwrap();
+    // No mover: the broker is asked again and again, in every part of the millisecond.
+    drop(publisher);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    // Until nothing is left scheduled.
+    while b.broker.deliver_due("punctual").await.unwrap().is_some() {
+        assert!(tokio::time::Instant::now() < deadline, "never delivered");
+    }
+    let seen = SystemTime::now();
+    assert!(
+        seen >= due,
+        "delivered {:?} early",
+        due.duration_since(seen)
+    );
+    assert_eq!(b.entries("punctual").await.len(), 1);
+}
+
 async fn pattern_subscriptions_see_new_streams(b: Backend) {
     b.publisher("glob.a").publish(&order(1)).await.unwrap();
     b.publisher("other.c").publish(&order(3)).await.unwrap();
@@ -623,6 +649,7 @@ conformance!(
     poison_messages_are_dead_lettered_and_the_subscriber_goes_on,
     a_duplicate_publish_is_written_once,
     scheduled_messages_arrive_when_due_after_a_publisher_restart,
+    scheduled_messages_are_never_delivered_early,
     pattern_subscriptions_see_new_streams,
     in_progress_keeps_a_message_from_other_consumers,
     a_dropped_delivery_is_redelivered_at_once,

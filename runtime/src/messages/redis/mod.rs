@@ -207,10 +207,26 @@ fn unix_ms(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }
 
+/// `t` in whole milliseconds, rounded up: a schedule kept in milliseconds is then never due
+/// before its time.
+fn unix_ms_up(t: SystemTime) -> u64 {
+    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    since.as_millis() as u64 + u64::from(!since.subsec_nanos().is_multiple_of(1_000_000))
+}
+
 impl Broker for RedisBroker {
     fn publish<'a>(&'a self, batch: &'a [Outgoing]) -> BoxFuture<'a, Result<Vec<Appended>, Error>> {
         Box::pin(async move {
             let key = batch.first().map_or("", |m| m.key.as_str());
+            if let [message] = batch
+                && message.dedup.is_none()
+            {
+                let id = self.query("publish", key, &xadd(message)).await?;
+                return Ok(vec![Appended {
+                    id,
+                    duplicate: false,
+                }]);
+            }
             if batch.iter().all(|m| m.dedup.is_none()) {
                 // One pipeline, so the entries keep the batch's order and cost one round trip.
                 let mut pipe = redis::pipe();
@@ -270,7 +286,7 @@ impl Broker for RedisBroker {
                 scripts::schedule_member(uuid_v4().as_str(), message.max_len, &message.fields);
             let mut cmd = redis::cmd("ZADD");
             cmd.arg(keys::delayed_key(&message.key))
-                .arg(unix_ms(due))
+                .arg(unix_ms_up(due))
                 .arg(member);
             self.query::<i64>("schedule", &message.key, &cmd).await?;
             Ok(())
