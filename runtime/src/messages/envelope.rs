@@ -108,18 +108,25 @@ impl Envelope {
     /// The fields an XADD sends, in hopeit's order: `id, type, submit_ts, event_ts, <track
     /// ids…>, auth_info, ser, comp, payload, queue`.
     pub fn to_fields(&self) -> Vec<(String, Vec<u8>)> {
-        let auth_info = STANDARD.encode(python_json::dumps(&Value::Object(self.auth_info.clone())));
+        self.clone().into_fields()
+    }
+
+    /// [`to_fields`](Self::to_fields), taking the envelope apart instead of copying it.
+    pub fn into_fields(self) -> Vec<(String, Vec<u8>)> {
+        let auth_info = encode_auth_info(&self.auth_info);
+        self.into_fields_with(auth_info)
+    }
+
+    /// The fields, with `auth_info` already encoded by [`encode_auth_info`]: a publisher
+    /// encodes its default once.
+    pub(crate) fn into_fields_with(self, auth_info: Vec<u8>) -> Vec<(String, Vec<u8>)> {
         let mut fields = Vec::with_capacity(KNOWN.len() + self.track_ids.len());
-        fields.push(("id".to_owned(), self.id.clone().into_bytes()));
-        fields.push(("type".to_owned(), self.type_name.clone().into_bytes()));
-        fields.push(("submit_ts".to_owned(), self.submit_ts.clone().into_bytes()));
-        fields.push(("event_ts".to_owned(), self.event_ts.clone().into_bytes()));
-        fields.extend(
-            self.track_ids
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone().into_bytes())),
-        );
-        fields.push(("auth_info".to_owned(), auth_info.into_bytes()));
+        fields.push(("id".to_owned(), self.id.into_bytes()));
+        fields.push(("type".to_owned(), self.type_name.into_bytes()));
+        fields.push(("submit_ts".to_owned(), self.submit_ts.into_bytes()));
+        fields.push(("event_ts".to_owned(), self.event_ts.into_bytes()));
+        fields.extend(self.track_ids.into_iter().map(|(k, v)| (k, v.into_bytes())));
+        fields.push(("auth_info".to_owned(), auth_info));
         fields.push((
             "ser".to_owned(),
             self.serialization.as_str().as_bytes().to_vec(),
@@ -128,8 +135,8 @@ impl Envelope {
             "comp".to_owned(),
             self.compression.as_str().as_bytes().to_vec(),
         ));
-        fields.push(("payload".to_owned(), self.payload.clone()));
-        fields.push(("queue".to_owned(), self.queue.clone().into_bytes()));
+        fields.push(("payload".to_owned(), self.payload));
+        fields.push(("queue".to_owned(), self.queue.into_bytes()));
         fields
     }
 
@@ -192,6 +199,13 @@ impl Envelope {
 }
 
 /// `bytes` as text, or the error naming `field`.
+/// `auth_info` as hopeit writes it: the base64 of its JSON, spaced as Python's `json.dumps`.
+pub(crate) fn encode_auth_info(auth_info: &Map<String, Value>) -> Vec<u8> {
+    STANDARD
+        .encode(python_json::dumps(&Value::Object(auth_info.clone())))
+        .into_bytes()
+}
+
 fn utf8(bytes: &[u8], field: &str) -> Result<String, CodecError> {
     String::from_utf8(bytes.to_vec()).map_err(|_| CodecError::NotUtf8(field.to_owned()))
 }

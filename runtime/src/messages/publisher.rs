@@ -3,13 +3,14 @@
 use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::marker::PhantomData;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::broker::{Dedup, Outgoing, SharedBroker};
+use super::envelope::encode_auth_info;
 use super::schedule::Mover;
 use super::{AUTO_QUEUE, BoxFuture, Compression, Envelope, QueueStrategy, Serialization, keys};
 use crate::context::{iso_utc, uuid_v4};
@@ -184,7 +185,10 @@ impl<T: Serialize> Publisher<T> {
         .map_err(Error::Message)?;
         envelope.event_ts = message.event_ts.map(str::to_owned).unwrap_or_default();
         envelope.track_ids = self.track_ids(message.context);
-        envelope.auth_info = message.auth_info.cloned().unwrap_or_else(unsecured);
+        let auth_info = match message.auth_info {
+            Some(auth_info) => encode_auth_info(auth_info),
+            None => UNSECURED.clone(),
+        };
         let upstream = message.upstream.unwrap_or(AUTO_QUEUE);
         let queues: Vec<&str> = match message.queue {
             Some(queue) => vec![queue],
@@ -194,20 +198,23 @@ impl<T: Serialize> Publisher<T> {
             id: id.to_owned(),
             window: o.dedup_window,
         });
-        Ok(queues
+        let message = |mut envelope: Envelope, target: keys::WriteTarget| {
+            envelope.queue = target.queue;
+            Outgoing {
+                key: target.key,
+                fields: envelope.into_fields_with(auth_info.clone()),
+                max_len: o.max_len,
+                dedup: dedup.clone(),
+            }
+        };
+        let mut targets = queues
             .into_iter()
-            .map(|queue| {
-                let target = keys::write_target(&o.stream, queue, o.queue_strategy, upstream);
-                envelope.queue = target.queue;
-                let key = target.key;
-                Outgoing {
-                    key,
-                    fields: envelope.to_fields(),
-                    max_len: o.max_len,
-                    dedup: dedup.clone(),
-                }
-            })
-            .collect())
+            .map(|queue| keys::write_target(&o.stream, queue, o.queue_strategy, upstream));
+        // Each queue's message is a copy of the envelope, but the last takes it whole.
+        let last = targets.next_back();
+        let mut out: Vec<Outgoing> = targets.map(|t| message(envelope.clone(), t)).collect();
+        out.extend(last.map(|t| message(envelope, t)));
+        Ok(out)
     }
 
     /// The track ids of a message published in `context`, in hopeit's order: a new
@@ -263,17 +270,17 @@ impl<T: Serialize> Publisher<T> {
     }
 }
 
-/// `{"allowed": true, "auth_type": "Unsecured"}`: what hopeit writes outside an
+/// `{"allowed": true, "auth_type": "Unsecured"}`, encoded: what hopeit writes outside an
 /// authenticated request.
-fn unsecured() -> Map<String, Value> {
+static UNSECURED: LazyLock<Vec<u8>> = LazyLock::new(|| {
     let mut map = Map::new();
     map.insert("allowed".to_owned(), Value::Bool(true));
     map.insert(
         "auth_type".to_owned(),
         Value::String("Unsecured".to_owned()),
     );
-    map
-}
+    encode_auth_info(&map)
+});
 
 fn published(out: &[Outgoing], appended: &[super::broker::Appended]) -> Published {
     Published {

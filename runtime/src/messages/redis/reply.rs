@@ -28,15 +28,16 @@ fn array(value: Value) -> Option<Vec<Value>> {
 /// `[id, [field, value, …]]` entries of `key`, each delivered for the first time; an entry
 /// deleted meanwhile (no fields) is skipped.
 fn entries(key: &str, value: Value) -> Option<Vec<Entry>> {
-    let mut out = Vec::new();
-    for item in array(value)? {
+    let items = array(value)?;
+    let mut out = Vec::with_capacity(items.len());
+    for item in items {
         let mut pair = array(item)?.into_iter();
         let id = text(pair.next()?)?;
-        let Some(fields) = pair.next().and_then(array) else {
+        let Some(flat) = pair.next().and_then(array) else {
             continue;
         };
-        let mut flat = fields.into_iter();
-        let mut fields = Vec::new();
+        let mut fields = Vec::with_capacity(flat.len() / 2);
+        let mut flat = flat.into_iter();
         while let (Some(name), Some(value)) = (flat.next(), flat.next()) {
             fields.push((bytes(name)?, bytes(value)?));
         }
