@@ -9,6 +9,7 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::Instant;
 
 use super::Envelope;
+use super::acks::Acks;
 use super::broker::{Consumer, DeadLetter, Entry, SharedBroker};
 use crate::context::uuid_v4;
 use crate::{CallContext, Error};
@@ -17,6 +18,8 @@ use crate::{CallContext, Error};
 pub(crate) struct Settler {
     pub(crate) broker: SharedBroker,
     pub(crate) consumer: Consumer,
+    /// Acks of the consumer's group, sent together.
+    pub(crate) acks: Arc<Acks>,
     pub(crate) visibility_timeout: Duration,
     /// Tells the subscriber when an entry becomes due for redelivery, so that it reclaims
     /// then instead of at its next periodic look.
@@ -162,12 +165,8 @@ impl<T> Delivery<T> {
     /// redelivered after the visibility timeout.
     pub async fn ack(mut self) -> Result<(), Error> {
         let s = self.settle();
-        s.broker
-            .ack(
-                &self.entry.key,
-                &s.consumer.group,
-                std::slice::from_ref(&self.entry.id),
-            )
+        s.acks
+            .ack(&self.entry.key, std::mem::take(&mut self.entry.id))
             .await
     }
 

@@ -1,8 +1,11 @@
 //! Handlers of STREAM events, and the runner that feeds them: consume, handle, publish the
 //! result to the event's `write_stream`, then acknowledge, in hopeit's order.
 
+use std::any::Any;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -137,6 +140,20 @@ where
     }
 }
 
+/// `future`'s output, or the panic that ended it: a handler's panic is caught where it
+/// runs, without a task of its own for every message.
+async fn catch_unwind<F: Future>(future: F) -> Result<F::Output, Box<dyn Any + Send>> {
+    let mut future = std::pin::pin!(future);
+    std::future::poll_fn(move |cx| {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    })
+    .await
+}
+
 /// The backoff of a message delivered `deliveries` times: 100 ms, doubled per delivery, at
 /// most 30 s.
 fn backoff(deliveries: u64) -> Duration {
@@ -155,14 +172,10 @@ async fn handle<T, H>(
     H: Handler<T>,
 {
     let started = tokio::time::Instant::now();
-    // On a task of its own, so that a panic is caught: the delivery is then dropped,
-    // which releases it for redelivery.
-    let outcome = tokio::spawn(async move {
-        let result = tokio::time::timeout(timeout, handler.handle(&delivery)).await;
-        (delivery, result)
-    })
-    .await;
-    let Ok((delivery, result)) = outcome else {
+    let outcome = catch_unwind(tokio::time::timeout(timeout, handler.handle(&delivery))).await;
+    let Ok(result) = outcome else {
+        // Dropped unsettled, the delivery is released for redelivery.
+        drop(delivery);
         tracing::warn!("stream handler panicked; the message will be delivered again");
         return;
     };
@@ -182,7 +195,10 @@ async fn handle<T, H>(
                 }
                 _ => Ok(()),
             };
-            tokio::time::sleep_until(started + throttle).await;
+            // A timer set for a time already passed still wakes the runtime's driver.
+            if !throttle.is_zero() {
+                tokio::time::sleep_until(started + throttle).await;
+            }
             match published {
                 Ok(()) => delivery.ack().await,
                 Err(error) => {

@@ -32,6 +32,7 @@ pub mod memory;
 #[cfg(feature = "redis")]
 pub mod redis;
 
+mod acks;
 mod compression;
 mod delivery;
 mod envelope;

@@ -12,6 +12,7 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::acks::Acks;
 use super::broker::{Consumer, DeadLetter, Entry, GroupStart, SharedBroker};
 use super::delivery::{Delivery, Settler};
 use super::schedule::Mover;
@@ -139,6 +140,7 @@ impl<T: DeserializeOwned + Send + 'static> Subscriber<T> {
                 group: options.group.clone(),
                 name: options.consumer.clone(),
             },
+            acks: Acks::new(broker.clone(), options.group.clone()),
             visibility_timeout: options.visibility_timeout,
             redeliver_at,
         });
