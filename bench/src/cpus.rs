@@ -53,14 +53,25 @@ impl Placement {
         self.spawn(self.split.as_ref().map(|(_, hosts)| hosts), command)
     }
 
+    /// Runs `start`, which spawns a target host of its own (a Redis server), on the hosts'
+    /// CPUs.
+    pub(crate) fn as_host<T>(&self, start: impl FnOnce() -> T) -> io::Result<T> {
+        self.pinned(self.split.as_ref().map(|(_, hosts)| hosts), start)
+    }
+
     fn spawn(&self, cpus: Option<&CpuSet>, command: &mut Command) -> io::Result<Child> {
+        self.pinned(cpus, || command.spawn())?
+    }
+
+    /// Runs `f` with this thread on `cpus`, so that what it spawns runs there.
+    fn pinned<T>(&self, cpus: Option<&CpuSet>, f: impl FnOnce() -> T) -> io::Result<T> {
         let Some(cpus) = cpus else {
-            return command.spawn();
+            return Ok(f());
         };
         sched_setaffinity(None, cpus)?;
-        let child = command.spawn();
+        let out = f();
         sched_setaffinity(None, &self.all)?;
-        child
+        Ok(out)
     }
 }
 

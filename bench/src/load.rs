@@ -92,6 +92,7 @@ pub(crate) struct Figures {
     pub(crate) cpu_us: f64,
     pub(crate) p50_ms: f64,
     pub(crate) p99_ms: f64,
+    pub(crate) max_ms: f64,
     pub(crate) peak_rss_mib: f64,
     /// Calls that failed, in all the runs.
     pub(crate) failed: u64,
@@ -109,6 +110,7 @@ impl Figures {
             cpu_us: median(Measured::cpu_us_per_call)?,
             p50_ms: median(|m| m.p50_us as f64 / 1e3)?,
             p99_ms: median(|m| m.p99_us as f64 / 1e3)?,
+            max_ms: median(|m| m.max_us as f64 / 1e3)?,
             peak_rss_mib: median(|m| m.peak_rss_kib as f64 / 1024.0)?,
             failed: runs.iter().map(|m| m.failed).sum(),
         })
@@ -174,7 +176,7 @@ async fn drive<C: Caller>(
 }
 
 /// Latency histogram and failures of a run.
-struct Tally {
+pub(crate) struct Tally {
     latency: Histogram<u64>,
     failed: u64,
     first_error: Option<String>,
@@ -182,7 +184,7 @@ struct Tally {
 }
 
 impl Tally {
-    fn new(window: Option<Range<Instant>>) -> Result<Self, Box<dyn Error>> {
+    pub(crate) fn new(window: Option<Range<Instant>>) -> Result<Self, Box<dyn Error>> {
         // 1 µs to 60 s, three significant digits.
         let histogram = || Histogram::new_with_bounds(1, 60_000_000, 3);
         Ok(Self {
@@ -196,7 +198,12 @@ impl Tally {
         })
     }
 
-    fn record(&mut self, began: Instant, latency: Duration, result: Result<(), CallError>) {
+    pub(crate) fn record(
+        &mut self,
+        began: Instant,
+        latency: Duration,
+        result: Result<(), CallError>,
+    ) {
         let micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         self.latency.saturating_record(micros);
         let failed = result.is_err();
@@ -212,7 +219,7 @@ impl Tally {
         }
     }
 
-    fn measured(self, seconds: f64, cpu_seconds: f64, peak_rss_kib: u64) -> Measured {
+    pub(crate) fn measured(self, seconds: f64, cpu_seconds: f64, peak_rss_kib: u64) -> Measured {
         Measured {
             calls: self.latency.len(),
             failed: self.failed,

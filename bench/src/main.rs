@@ -13,6 +13,11 @@
 //! - hopeit's apps-client, in Python (`python/apps_client_load.py`), when the workspace has
 //!   `.venv-hopeit`.
 //!
+//! The streams part publishes and consumes hopeit STREAM messages on a Redis server the bench
+//! starts: appwire's publisher and handler generated from `spec/streams/app-config.json`, a
+//! plain `redis` crate loop writing the same encoding (the floor), and hopeit's own publisher
+//! and consumer (`python/streams_load.py`).
+//!
 //! It also times the code generator and the builds of what it generates, and the build from
 //! clean of a small service crate that uses the macro, its dependencies included.
 //!
@@ -28,6 +33,8 @@ mod load;
 mod python;
 mod report;
 mod service;
+mod streams;
+mod streams_load;
 mod suite;
 mod target;
 mod usage;
@@ -45,6 +52,8 @@ use crate::cpus::Placement;
 use crate::load::Plan;
 use crate::python::Python;
 use crate::report::Report;
+use crate::streams::StreamSizes;
+use crate::streams_load::{StreamClient, StreamPlan, Workload};
 use crate::suite::{Client, Rounds, Runner};
 
 #[derive(Debug, Parser)]
@@ -76,6 +85,8 @@ enum Part {
     Codegen,
     /// The build from clean of a service crate that uses the macro.
     Service,
+    /// Stream messages on Redis: publish, consume, end-to-end latency, scheduled delivery.
+    Streams,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +97,29 @@ enum Command {
     /// Runs one client and prints what it measured (the bench starts these).
     #[command(hide = true)]
     Client(ClientArgs),
+    /// Runs one side of a streams workload and prints what it measured (the bench starts
+    /// these).
+    #[command(hide = true)]
+    StreamsClient(StreamsClientArgs),
+}
+
+#[derive(Debug, Args)]
+struct StreamsClientArgs {
+    #[arg(long, value_enum)]
+    client: StreamClient,
+    /// The Redis server's URL.
+    #[arg(long)]
+    redis: String,
+    #[arg(long, value_enum)]
+    workload: Workload,
+    #[arg(long)]
+    messages: usize,
+    #[arg(long)]
+    warmup_ms: u64,
+    #[arg(long)]
+    duration_ms: u64,
+    #[arg(long)]
+    rate: u64,
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +148,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Some(Command::Serve) => target::serve(),
         Some(Command::Client(args)) => run_client(args),
+        Some(Command::StreamsClient(args)) => run_streams_client(args),
         None => bench(&cli),
     };
     match result {
@@ -155,6 +190,27 @@ fn run_client(args: &ClientArgs) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// One Rust side of a streams workload, in this process; prints `result <json>`.
+fn run_streams_client(args: &StreamsClientArgs) -> Result<(), Box<dyn Error>> {
+    let plan = StreamPlan {
+        workload: args.workload,
+        messages: args.messages,
+        warmup: Duration::from_millis(args.warmup_ms),
+        duration: Duration::from_millis(args.duration_ms),
+        rate: args.rate,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let measured = runtime
+        .block_on(streams_load::run(args.client, &args.redis, &plan))
+        .map_err(|e| -> Box<dyn Error> { e })?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "result {}", serde_json::to_string(&measured)?)?;
+    stdout.flush()?;
+    Ok(())
+}
+
 /// How long the runs are.
 struct Sizes {
     rounds: usize,
@@ -166,6 +222,7 @@ struct Sizes {
     built: &'static [usize],
     /// Whether the service crate is built.
     service: bool,
+    streams: StreamSizes,
 }
 
 impl Sizes {
@@ -180,6 +237,16 @@ impl Sizes {
                 generate_repeats: 5,
                 built: &[10, 100, 1000],
                 service: true,
+                streams: StreamSizes {
+                    rounds: 3,
+                    warmup: Duration::from_millis(300),
+                    run: Duration::from_secs(1),
+                    consumed: 20_000,
+                    probes: 1_000,
+                    busy_rate: 10_000,
+                    scheduled: 1_000,
+                    schedule_span: Duration::from_secs(2),
+                },
             },
             true => Self {
                 rounds: 1,
@@ -190,6 +257,16 @@ impl Sizes {
                 generate_repeats: 1,
                 built: &[10, 100],
                 service: false,
+                streams: StreamSizes {
+                    rounds: 1,
+                    warmup: Duration::from_millis(200),
+                    run: Duration::from_secs(1),
+                    consumed: 5_000,
+                    probes: 300,
+                    busy_rate: 10_000,
+                    scheduled: 300,
+                    schedule_span: Duration::from_secs(1),
+                },
             },
         }
     }
@@ -222,26 +299,34 @@ fn bench(cli: &Cli) -> Result<(), Box<dyn Error>> {
         logs,
     };
 
-    let mut preamble = vec![
-        format!(
-            "appwire-bench{}: machine {}; load average {} at the start",
-            if cli.quick { " --quick" } else { "" },
-            machine(),
-            load_average()
-        ),
-        format!(
+    let mut preamble = vec![format!(
+        "appwire-bench{}: machine {}; load average {} at the start",
+        if cli.quick { " --quick" } else { "" },
+        machine(),
+        load_average()
+    )];
+    if part(Part::Throughput) || part(Part::Failover) {
+        preamble.push(format!(
             "workload: GET get-item (a 70-byte JSON item, decoded) on {HOSTS} loopback hosts; \
              each client in its own process on one thread (tokio current-thread runtime; \
              Python: asyncio), each host in its own one-thread process; {}",
             runner.placement
-        ),
-    ];
+        ));
+    }
+    if part(Part::Streams) {
+        preamble.push(format!(
+            "streams: orders (JSON payloads of about 85 bytes; hopeit's default encoding, json+base64 \
+             in an LZ4 frame) on one Redis server on loopback; each side in its own process \
+             on one thread (tokio current-thread runtime; Python: asyncio); {}",
+            runner.placement
+        ));
+    }
     let mut notes = Vec::new();
     if cfg!(debug_assertions) {
         notes.push("built without optimizations: run it with `--release`".to_owned());
     }
     match &runner.python {
-        Ok(python) => preamble.push(format!("Python client: {}", python.version)),
+        Ok(python) => preamble.push(format!("Python: {}", python.version)),
         Err(why) => notes.push(format!("the Python client is skipped: {why}")),
     }
 
@@ -322,6 +407,14 @@ fn bench(cli: &Cli) -> Result<(), Box<dyn Error>> {
         }
     }
 
+    let mut streams = Vec::new();
+    if part(Part::Streams) {
+        eprintln!("Streams:");
+        let (server, samples) = runner.streams(&sizes.streams)?;
+        preamble.push(format!("Redis: {server}"));
+        streams = samples;
+    }
+
     notes.push(format!(
         "load average {} at the end; the logs of the clients and of cargo are under {}",
         load_average(),
@@ -335,6 +428,8 @@ fn bench(cli: &Cli) -> Result<(), Box<dyn Error>> {
         failover_setup,
         codegen,
         service,
+        streams,
+        stream_sizes: sizes.streams.clone(),
         notes,
     };
     let mut stdout = std::io::stdout().lock();

@@ -1,5 +1,6 @@
 //! The tables: each figure with its ratio to plain reqwest, the failover case, code generation,
-//! the service crate's build from clean, and where each of appwire's targets stands. Tables are Markdown, readable as they are.
+//! the service crate's build from clean, the stream messages, and where each of appwire's
+//! targets stands. Tables are Markdown, readable as they are.
 
 use std::fmt::Write;
 use std::time::Duration;
@@ -7,6 +8,8 @@ use std::time::Duration;
 use crate::codegen::CodegenSample;
 use crate::load::Figures;
 use crate::service::ServiceBuild;
+use crate::streams::{StreamSample, StreamSizes};
+use crate::streams_load::{BATCH, StreamClient, Workload};
 use crate::suite::{Client, Failover, Sample};
 
 /// Everything a run found.
@@ -20,6 +23,8 @@ pub(crate) struct Report {
     pub(crate) failover_setup: String,
     pub(crate) codegen: Vec<CodegenSample>,
     pub(crate) service: Option<ServiceBuild>,
+    pub(crate) streams: Vec<StreamSample>,
+    pub(crate) stream_sizes: StreamSizes,
     /// Notes printed under the tables: skipped clients, the load of the machine.
     pub(crate) notes: Vec<String>,
 }
@@ -42,6 +47,9 @@ impl Report {
         }
         if let Some(service) = &self.service {
             render_service(service, &mut out);
+        }
+        if !self.streams.is_empty() {
+            self.render_streams(&mut out);
         }
         let targets = self.targets();
         if !targets.is_empty() {
@@ -178,6 +186,173 @@ impl Report {
         }
     }
 
+    fn stream(&self, client: StreamClient, workload: Workload) -> Option<&Figures> {
+        self.streams
+            .iter()
+            .find(|s| s.client == client && s.workload == workload)
+            .map(|s| &s.figures)
+    }
+
+    fn render_streams(&self, out: &mut String) {
+        let z = &self.stream_sizes;
+        let secs = |d: Duration| d.as_secs_f64();
+        let tables = [
+            (
+                Workload::Publish,
+                format!(
+                    "Streams, publish one by one: each order awaited, {} s after {} s of warm-up; \
+                     latency of a publish",
+                    secs(z.run),
+                    secs(z.warmup)
+                ),
+            ),
+            (
+                Workload::Batch,
+                format!(
+                    "Streams, publish in batches of {BATCH}: one round trip each, {} s after {} s \
+                     of warm-up; latency of a batch",
+                    secs(z.run),
+                    secs(z.warmup)
+                ),
+            ),
+            (
+                Workload::Consume,
+                format!(
+                    "Streams, consume: {} orders written before, read, decoded, handled and \
+                     acknowledged (hopeit: its engine's `read_stream` of a STREAM event)",
+                    group(z.consumed as f64)
+                ),
+            ),
+            (
+                Workload::Idle,
+                format!(
+                    "Streams, end to end with an idle consumer: {} orders one at a time, the \
+                     next 1 ms after the handler saw the last; latency from publish to handler",
+                    group(z.probes as f64)
+                ),
+            ),
+            (
+                Workload::Busy,
+                format!(
+                    "Streams, end to end with a busy consumer: {} orders a second for {} s, \
+                     published every millisecond; latency from publish to handler",
+                    group(z.busy_rate as f64),
+                    secs(z.run)
+                ),
+            ),
+        ];
+        for (workload, title) in tables {
+            let floor = self.stream(StreamClient::Redis, workload);
+            let mut table = Table::new(
+                [
+                    "side",
+                    "orders/s",
+                    "to the floor",
+                    "CPU µs per order",
+                    "p50 ms",
+                    "p99 ms",
+                    "max ms",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            );
+            for client in StreamClient::ALL {
+                let Some(f) = self.stream(client, workload) else {
+                    continue;
+                };
+                let latency = workload != Workload::Consume;
+                let ms = |v: f64| if latency { millis(v) } else { "-".to_owned() };
+                table.row(vec![
+                    client.label().to_owned(),
+                    group(f.calls_per_second.round()),
+                    floor.map_or("-".to_owned(), |floor| {
+                        format!("{:.2}x", f.calls_per_second / floor.calls_per_second)
+                    }),
+                    format!("{:.1}", f.cpu_us),
+                    ms(f.p50_ms),
+                    ms(f.p99_ms),
+                    ms(f.max_ms),
+                ]);
+            }
+            let _ = write!(out, "\n{title}\n\n{}", table.render());
+        }
+        if let Some(late) = self.stream(StreamClient::Appwire, Workload::Lateness) {
+            let _ = write!(
+                out,
+                "\nStreams, scheduled delivery: {} orders `publish_at` times spread over {} s, \
+                 200 ms ahead; lateness from the due time to the handler (the floor and hopeit \
+                 have no scheduled delivery)\n\n",
+                group(z.scheduled as f64),
+                secs(z.schedule_span)
+            );
+            let mut table = Table::new(
+                ["side", "p50 ms", "p99 ms", "max ms", "delivered early"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            );
+            table.row(vec![
+                StreamClient::Appwire.label().to_owned(),
+                millis(late.p50_ms),
+                millis(late.p99_ms),
+                millis(late.max_ms),
+                group(late.failed as f64),
+            ]);
+            out.push_str(&table.render());
+        }
+    }
+
+    /// Where each stream target stands.
+    fn stream_targets(&self, verdict: fn(bool) -> &'static str) -> Vec<String> {
+        let mut lines = Vec::new();
+        let ratio = |workload, to| {
+            Some(
+                self.stream(StreamClient::Appwire, workload)?
+                    .calls_per_second
+                    / self.stream(to, workload)?.calls_per_second,
+            )
+        };
+        let publish: Vec<(&str, f64)> = [
+            ("one by one", Workload::Publish),
+            ("batched", Workload::Batch),
+        ]
+        .into_iter()
+        .filter_map(|(name, w)| Some((name, ratio(w, StreamClient::Redis)?)))
+        .collect();
+        if !publish.is_empty() {
+            let each: Vec<String> = publish
+                .iter()
+                .map(|(n, r)| format!("{r:.2}x {n}"))
+                .collect();
+            lines.push(format!(
+                "stream publish at least 0.9x the plain redis loop: {}: {}",
+                each.join(", "),
+                verdict(publish.iter().all(|(_, r)| *r >= 0.9))
+            ));
+        }
+        if let Some(idle) = self.stream(StreamClient::Appwire, Workload::Idle) {
+            lines.push(format!(
+                "end-to-end p50 at most 1 ms with an idle subscriber: {} ms: {}",
+                millis(idle.p50_ms),
+                verdict(idle.p50_ms <= 1.0)
+            ));
+        }
+        if let Some(r) = ratio(Workload::Consume, StreamClient::Python) {
+            lines.push(format!(
+                "consume throughput at least 20x hopeit's: {r:.1}x: {}",
+                verdict(r >= 20.0)
+            ));
+        }
+        if let Some(late) = self.stream(StreamClient::Appwire, Workload::Lateness) {
+            lines.push(format!(
+                "scheduled-delivery lateness p99 at most 10 ms: {} ms, {} early: {}",
+                millis(late.p99_ms),
+                late.failed,
+                verdict(late.p99_ms <= 10.0 && late.failed == 0)
+            ));
+        }
+        lines
+    }
+
     /// Where each target stands, with the figure behind it.
     fn targets(&self) -> Vec<String> {
         let mut lines = Vec::new();
@@ -230,6 +405,7 @@ impl Report {
                 verdict(large.generate < Duration::from_secs(1))
             ));
         }
+        lines.extend(self.stream_targets(verdict));
         lines
     }
 }

@@ -52,7 +52,7 @@ impl Client {
     }
 
     /// Its name on the command line and in log file names.
-    fn arg(self) -> &'static str {
+    pub(crate) fn arg(self) -> &'static str {
         match self {
             Self::Generated => "generated",
             Self::Runtime => "runtime",
@@ -196,9 +196,22 @@ impl Runner {
             }
         };
         command.args(plan_args(hosts, plan));
-        let log = self
-            .logs
-            .join(format!("{}-c{}{tag}.log", client.arg(), plan.concurrency));
+        let what = format!("{} at concurrency {}", client.label(), plan.concurrency);
+        let log = format!("{}-c{}{tag}.log", client.arg(), plan.concurrency);
+        self.measure(&mut command, &log, &what, on_ready)
+    }
+
+    /// Runs a client's `command` in its own process, its standard error in `log` (a name in
+    /// the logs folder), and reads back what it measured; `on_ready` runs when the client
+    /// says its measured run starts.
+    pub(crate) fn measure(
+        &self,
+        command: &mut Command,
+        log: &str,
+        what: &str,
+        on_ready: impl FnOnce() -> std::io::Result<()>,
+    ) -> Result<Measured, Box<dyn Error>> {
+        let log = self.logs.join(log);
         let mut child = self.placement.spawn_client(
             command
                 .stdin(Stdio::null())
@@ -223,9 +236,7 @@ impl Runner {
         match measured {
             Some(measured) if status.success() => Ok(measured),
             _ => Err(format!(
-                "{} at concurrency {} failed ({status}); its log, {}:\n{}",
-                client.label(),
-                plan.concurrency,
+                "{what} failed ({status}); its log, {}:\n{}",
                 log.display(),
                 tail(&log, 20)
             )
