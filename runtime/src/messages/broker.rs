@@ -86,8 +86,16 @@ pub trait Broker: Send + Sync + 'static {
     /// Appends `batch` in order and returns what each append did, in the same order.
     fn publish<'a>(&'a self, batch: &'a [Outgoing]) -> BoxFuture<'a, Result<Vec<Appended>, Error>>;
 
-    /// Keeps `message` to be appended at `due`. The schedule lives in the broker: it survives
-    /// the process that made it, and [`Broker::deliver_due`] appends it when due.
+    /// The wall-clock time that schedules are due by ([`Broker::schedule`]): the system's
+    /// clock, unless the broker keeps time of its own. The memory broker keeps tokio's, so
+    /// that under a paused clock its schedules wait for virtual time, not real time.
+    fn now(&self) -> SystemTime {
+        SystemTime::now()
+    }
+
+    /// Keeps `message` to be appended at `due`, a time on the broker's clock
+    /// ([`Broker::now`]). The schedule lives in the broker: it survives the process that made
+    /// it, and [`Broker::deliver_due`] appends it when due.
     fn schedule<'a>(
         &'a self,
         message: &'a Outgoing,

@@ -16,6 +16,9 @@ use super::{AUTO_QUEUE, BoxFuture, Compression, Envelope, QueueStrategy, Seriali
 use crate::context::{iso_utc, uuid_v4};
 use crate::{CallContext, Error, REQUEST_ID, REQUEST_TS};
 
+/// How far ahead a delay past the end of the system's time is scheduled: 100 years.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// How a [`Publisher`] writes its stream: hopeit's `write_stream` and stream settings, and
 /// appwire's extensions.
 #[derive(Debug, Clone, PartialEq)]
@@ -136,13 +139,17 @@ impl<T: Serialize> Publisher<T> {
         }
     }
 
-    /// Publishes `payload` at `at`: kept by the broker until then, delivered by the first
-    /// live publisher or subscriber of the stream.
+    /// Publishes `payload` at `at`, a time on the broker's clock ([`Broker::now`]: the
+    /// system's, except for a broker keeping time of its own): kept by the broker until then,
+    /// delivered by the first live publisher or subscriber of the stream.
+    ///
+    /// [`Broker::now`]: super::Broker::now
     pub fn publish_at<'a>(&'a self, payload: &'a T, at: SystemTime) -> Schedule<'a, T> {
         self.publish(payload).at(at)
     }
 
-    /// Publishes `payload` after `delay`.
+    /// Publishes `payload` after `delay`, counted on the broker's clock from when the
+    /// schedule is awaited.
     pub fn publish_after<'a>(&'a self, payload: &'a T, delay: Duration) -> Schedule<'a, T> {
         self.publish(payload).after(delay)
     }
@@ -350,14 +357,20 @@ impl<'a, T: Serialize> Publish<'a, T> {
         self
     }
 
-    /// Delivers the message at `at` instead of now.
+    /// Delivers the message at `at`, on the broker's clock, instead of now.
     pub fn at(self, at: SystemTime) -> Schedule<'a, T> {
-        Schedule { publish: self, at }
+        Schedule {
+            publish: self,
+            due: Due::At(at),
+        }
     }
 
     /// Delivers the message after `delay` instead of now.
     pub fn after(self, delay: Duration) -> Schedule<'a, T> {
-        self.at(SystemTime::now() + delay)
+        Schedule {
+            publish: self,
+            due: Due::After(delay),
+        }
     }
 }
 
@@ -380,7 +393,15 @@ impl<'a, T: Serialize + Sync> IntoFuture for Publish<'a, T> {
 #[must_use = "a schedule does nothing until awaited"]
 pub struct Schedule<'a, T> {
     publish: Publish<'a, T>,
-    at: SystemTime,
+    due: Due,
+}
+
+/// When a scheduled message is due.
+enum Due {
+    At(SystemTime),
+    /// From when the schedule is awaited, on the broker's clock: a broker keeping time of
+    /// its own (tokio's, paused) is not given a due time on another clock.
+    After(Duration),
 }
 
 impl<'a, T: Serialize + Sync> IntoFuture for Schedule<'a, T> {
@@ -390,9 +411,19 @@ impl<'a, T: Serialize + Sync> IntoFuture for Schedule<'a, T> {
     fn into_future(self) -> Self::IntoFuture {
         let publisher = self.publish.publisher;
         let outgoing = publisher.outgoing(self.publish.payload, &self.publish.message);
-        let at = self.at;
+        let due = self.due;
         Box::pin(async move {
             let outgoing = outgoing?;
+            let at = match due {
+                Due::At(at) => at,
+                Due::After(delay) => {
+                    let now = publisher.broker.now();
+                    // Past the end of time: as late as can be told.
+                    now.checked_add(delay)
+                        .or_else(|| now.checked_add(FOREVER))
+                        .unwrap_or(now)
+                }
+            };
             for message in &outgoing {
                 publisher.broker.schedule(message, at).await?;
             }

@@ -1,6 +1,7 @@
 //! Typed subscribing: a consumer group's deliveries as a `Stream` of [`Delivery`]s.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -13,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::acks::Acks;
-use super::broker::{Consumer, DeadLetter, Entry, GroupStart, SharedBroker};
+use super::broker::{Consumer, DeadLetter, Entry, GroupStart, Reader, SharedBroker};
 use super::delivery::{Delivery, Settler};
 use super::schedule::Mover;
 use super::{CodecError, DEFAULT_MAX_DECODED_SIZE, Envelope, glob, keys};
@@ -49,12 +50,13 @@ pub struct SubscriberOptions {
     pub type_names: Vec<String>,
     /// Where a group created by this subscriber starts.
     pub group_start: GroupStart,
-    /// Entries read per stream and round trip (hopeit's `batch_size`).
+    /// Entries read per stream and round trip (hopeit's `batch_size`); 0 counts as 1.
     pub batch_size: usize,
     /// Deliveries handed out and not yet settled, at most.
     pub concurrency: usize,
-    /// The longest one read waits for a message (hopeit's `read_stream_timeout`): also how
-    /// long a shutdown may wait for a read under way.
+    /// The longest one read waits for a message (hopeit's `read_stream_timeout`), at least
+    /// 1 ms: also how long a shutdown may wait for a read under way. A nak or a dropped
+    /// delivery falling due meanwhile is redelivered on time, not after the read.
     pub block: Duration,
     /// A delivery unsettled this long after it was handed out is redelivered, to this or
     /// another live consumer of the group.
@@ -152,6 +154,7 @@ impl<T: DeserializeOwned + Send + 'static> Subscriber<T> {
             out: tx,
             stopped,
             wakes,
+            due: BinaryHeap::new(),
             keys: Vec::new(),
             movers: HashMap::new(),
             _payload: PhantomData,
@@ -205,6 +208,9 @@ impl<T> futures_core::Stream for Subscriber<T> {
 /// The longest wait after the broker failed.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
+/// The shortest blocking read: one that would block for less waits this long.
+const MIN_BLOCK: Duration = Duration::from_millis(1);
+
 struct Worker<T> {
     broker: SharedBroker,
     options: SubscriberOptions,
@@ -214,6 +220,9 @@ struct Worker<T> {
     stopped: watch::Receiver<bool>,
     /// When naked or released entries are due: the next reclaim is no later.
     wakes: mpsc::UnboundedReceiver<Instant>,
+    /// The due times received from `wakes` that no reclaim has looked for yet, earliest
+    /// first: each one gets its reclaim, none is folded into a later one.
+    due: BinaryHeap<Reverse<Instant>>,
     /// The keys read, in priority order, each with its group created.
     keys: Vec<String>,
     movers: HashMap<String, Mover>,
@@ -222,6 +231,16 @@ struct Worker<T> {
 
 /// Why the worker stops.
 struct Stop;
+
+/// Ready when a redelivery is due (`due`, `None`: never) and a delivery slot is free to hand
+/// it out in.
+async fn redelivery(due: Option<Instant>, permits: &Semaphore) {
+    match due {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+    drop(permits.acquire().await);
+}
 
 impl<T: DeserializeOwned + Send + 'static> Worker<T> {
     async fn run(mut self) {
@@ -275,9 +294,9 @@ impl<T: DeserializeOwned + Send + 'static> Worker<T> {
                 next_discovery = now + self.options.discovery_interval;
             }
             while let Ok(at) = self.wakes.try_recv() {
-                next_reclaim = next_reclaim.min(at);
+                self.due.push(Reverse(at));
             }
-            if now >= next_reclaim {
+            if now >= next_reclaim || self.next_due().is_some_and(|at| at <= now) {
                 if self.reclaim().await?.is_err() {
                     return Ok(Stop);
                 }
@@ -288,32 +307,85 @@ impl<T: DeserializeOwned + Send + 'static> Worker<T> {
             if free == 0 {
                 tokio::select! {
                     _ = self.permits.clone().acquire_owned() => {}
-                    Some(at) = self.wakes.recv() => next_reclaim = next_reclaim.min(at),
+                    Some(at) = self.wakes.recv() => self.due.push(Reverse(at)),
                     _ = self.stopped.wait_for(|stop| *stop) => return Ok(Stop),
                 }
                 continue;
             }
-            let until = next_reclaim.min(if matches!(self.options.streams, Streams::Pattern(_)) {
-                next_discovery
-            } else {
-                next_reclaim
-            });
+            let mut until = next_reclaim.min(self.next_due().unwrap_or(next_reclaim));
+            if matches!(self.options.streams, Streams::Pattern(_)) {
+                until = until.min(next_discovery);
+            }
             let block = until
                 .saturating_duration_since(Instant::now())
-                .clamp(Duration::from_millis(1), self.options.block);
+                .clamp(MIN_BLOCK, self.options.block.max(MIN_BLOCK));
             if self.keys.is_empty() {
                 if self.pause(block).await.is_err() {
                     return Ok(Stop);
                 }
                 continue;
             }
-            let count = free.min(self.options.batch_size).max(1);
-            // A read under way is not cancelled: what it returns is handed out or released.
-            let entries = reader.read(&self.keys, count, block).await?;
+            let count = free.min(self.batch_size());
+            let (entries, stopped) = self.read(reader.as_mut(), count, block).await?;
+            if stopped.is_err() {
+                self.release(entries.into_iter()).await;
+                return Ok(Stop);
+            }
             if self.hand_out(entries).await.is_err() {
                 return Ok(Stop);
             }
         }
+    }
+
+    /// One blocking read of up to `count` entries.
+    ///
+    /// A read under way is not cancelled: what it returns is handed out, or released when the
+    /// subscriber stops meanwhile (then `Err` comes with the entries). An entry that a nak or
+    /// a dropped delivery makes due during the read is reclaimed and handed out then, in a
+    /// free slot, so that its redelivery is not late by up to `block`; what the read returns
+    /// then waits for slots like any other entry.
+    async fn read(
+        &mut self,
+        reader: &mut dyn Reader,
+        count: usize,
+        block: Duration,
+    ) -> Result<(Vec<Entry>, Result<(), Stop>), Error> {
+        let permits = self.permits.clone();
+        let keys = self.keys.clone();
+        let read = reader.read(&keys, count, block);
+        tokio::pin!(read);
+        loop {
+            let due = self.next_due();
+            tokio::select! {
+                biased;
+                entries = &mut read => return Ok((entries?, Ok(()))),
+                Some(at) = self.wakes.recv() => self.due.push(Reverse(at)),
+                () = redelivery(due, &permits), if due.is_some() => {
+                    let reclaimed = self.reclaim().await;
+                    if !matches!(reclaimed, Ok(Ok(()))) {
+                        let entries = read.await;
+                        return match reclaimed {
+                            Ok(stopped) => Ok((entries?, stopped)),
+                            Err(error) => {
+                                // Pending for this consumer: released, for whoever reads next.
+                                self.release(entries.unwrap_or_default().into_iter()).await;
+                                Err(error)
+                            }
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// The earliest due time of a nak or a dropped delivery that no reclaim looked for yet.
+    fn next_due(&self) -> Option<Instant> {
+        self.due.peek().map(|Reverse(at)| *at)
+    }
+
+    /// Entries read or reclaimed per stream and round trip: at least one.
+    fn batch_size(&self) -> usize {
+        self.options.batch_size.max(1)
     }
 
     /// Finds the keys to read and creates their groups; starts a schedule mover for each.
@@ -345,28 +417,39 @@ impl<T: DeserializeOwned + Send + 'static> Worker<T> {
 
     /// Takes over the entries idle past the visibility timeout and hands them out.
     async fn reclaim(&mut self) -> Result<Result<(), Stop>, Error> {
+        let now = Instant::now();
+        let mut starved = false;
         for key in self.keys.clone() {
             loop {
                 let free = self.permits.available_permits();
                 if free == 0 {
+                    starved = true;
                     break;
                 }
+                let count = free.min(self.batch_size());
                 let entries = self
                     .broker
                     .reclaim(
                         &key,
                         &self.settler.consumer,
                         self.options.visibility_timeout,
-                        free.min(self.options.batch_size),
+                        count,
                     )
                     .await?;
-                let full = entries.len() == free.min(self.options.batch_size);
+                let full = entries.len() == count;
                 if self.hand_out(entries).await.is_err() {
                     return Ok(Err(Stop));
                 }
                 if !full {
                     break;
                 }
+            }
+        }
+        // With no slot left, what is due may still be pending: looked for again once a
+        // delivery is settled.
+        if !starved {
+            while self.next_due().is_some_and(|at| at <= now) {
+                self.due.pop();
             }
         }
         Ok(Ok(()))

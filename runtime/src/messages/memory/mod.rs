@@ -3,6 +3,11 @@
 //! Groups, pending entries, delivery counts, reclaiming, dead letters, schedules and
 //! deduplication behave as on Redis (the same conformance suite runs against both), and time
 //! is tokio's: with a paused clock, visibility timeouts and schedules take no real time.
+//!
+//! Its wall clock ([`Broker::now`]), which entry ids and scheduled times are on, is the
+//! system's when the broker was made, advanced by tokio's clock since: under a paused clock
+//! it stands still with tokio's and leaves the system's behind, so a time to publish at is
+//! best taken from it (`broker.now() + delay`), as `publish_after` does.
 
 mod state;
 
@@ -98,21 +103,27 @@ impl Broker for MemoryBroker {
         ready(Ok(appended))
     }
 
+    fn now(&self) -> SystemTime {
+        // Copied out of the lock: the clock never changes.
+        let clock = self.with(|s| s.clock());
+        clock.now()
+    }
+
     fn schedule<'a>(
         &'a self,
         message: &'a Outgoing,
         due: SystemTime,
     ) -> BoxFuture<'a, Result<(), Error>> {
-        let delay = due
-            .duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO);
-        self.with(|s| s.schedule(message, Instant::now() + delay));
+        self.with(|s| s.schedule(message, due));
         ready(Ok(()))
     }
 
     fn deliver_due<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Duration>, Error>> {
-        let next = self.with(|s| s.deliver_due(key));
-        self.shared.appended.notify_waiters();
+        let (delivered, next) = self.with(|s| s.deliver_due(key));
+        // Movers look often with nothing due: readers are woken only for an append.
+        if delivered {
+            self.shared.appended.notify_waiters();
+        }
         ready(Ok(next))
     }
 

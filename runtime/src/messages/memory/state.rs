@@ -20,8 +20,55 @@ pub(super) fn parse_id(id: &str) -> Option<Id> {
     Some((ms.parse().ok()?, seq.parse().ok()?))
 }
 
+/// The broker's wall clock: the system's when the broker was made, advanced by tokio's
+/// clock since. Entry ids and due times are on it, so that a paused tokio clock pauses them
+/// too and one that advances moves them exactly as far.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Clock {
+    wall: SystemTime,
+    instant: Instant,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self {
+            wall: SystemTime::now(),
+            instant: Instant::now(),
+        }
+    }
+}
+
+impl Clock {
+    /// The time on this clock.
+    pub(super) fn now(&self) -> SystemTime {
+        let elapsed = self.instant.elapsed();
+        self.wall.checked_add(elapsed).unwrap_or(self.wall)
+    }
+
+    /// The tokio instant at which this clock reads `at`.
+    fn instant(&self, at: SystemTime) -> Instant {
+        match at.duration_since(self.wall) {
+            // Too far ahead for an instant to hold: `FAR` ahead instead.
+            Ok(after) => self
+                .instant
+                .checked_add(after)
+                .or_else(|| self.instant.checked_add(FAR))
+                .unwrap_or(self.instant),
+            // Before the clock began: due, whatever the instant.
+            Err(before) => self
+                .instant
+                .checked_sub(before.duration())
+                .unwrap_or(self.instant),
+        }
+    }
+}
+
+/// The furthest a due time is kept when its instant cannot be represented: 100 years.
+const FAR: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 #[derive(Default)]
 pub(super) struct State {
+    clock: Clock,
     streams: BTreeMap<String, Stream>,
     /// Scheduled messages by stream key, in due order (ties in scheduling order).
     delayed: HashMap<String, BTreeMap<(Instant, u64), Outgoing>>,
@@ -85,7 +132,9 @@ impl State {
     }
 
     fn push(&mut self, key: &str, fields: Fields, max_len: u64) -> Id {
-        let ms = SystemTime::now()
+        let ms = self
+            .clock
+            .now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_millis() as u64;
@@ -105,7 +154,14 @@ impl State {
         id
     }
 
-    pub(super) fn schedule(&mut self, message: &Outgoing, due: Instant) {
+    /// The broker's wall clock.
+    pub(super) fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Keeps `message` to be appended when the broker's clock reads `due`.
+    pub(super) fn schedule(&mut self, message: &Outgoing, due: SystemTime) {
+        let due = self.clock.instant(due);
         self.scheduled += 1;
         self.delayed
             .entry(message.key.clone())
@@ -113,21 +169,25 @@ impl State {
             .insert((due, self.scheduled), message.clone());
     }
 
-    /// Appends what is due on `key`; how long until the next is.
-    pub(super) fn deliver_due(&mut self, key: &str) -> Option<Duration> {
+    /// Appends what is due on `key`: whether anything was, and how long until the next is.
+    pub(super) fn deliver_due(&mut self, key: &str) -> (bool, Option<Duration>) {
         let now = Instant::now();
         let due: Vec<Outgoing> = match self.delayed.get_mut(key) {
             Some(queue) => {
                 let later = queue.split_off(&(now, u64::MAX));
                 std::mem::replace(queue, later).into_values().collect()
             }
-            None => return None,
+            None => return (false, None),
         };
         for message in &due {
             self.append(message);
         }
-        let next = self.delayed.get(key)?.keys().next()?.0;
-        Some(next.saturating_duration_since(now))
+        let next = self
+            .delayed
+            .get(key)
+            .and_then(|queue| queue.keys().next())
+            .map(|(at, _)| at.saturating_duration_since(now));
+        (!due.is_empty(), next)
     }
 
     pub(super) fn streams(&self, pattern: &str) -> Vec<String> {
