@@ -245,7 +245,7 @@ fn a_message_published_by_hopeit_reads_and_writes_back_the_same_fields() {
     let written: Vec<(Vec<u8>, Vec<u8>)> = e
         .to_fields()
         .into_iter()
-        .map(|(k, v)| (k.into_bytes(), v))
+        .map(|(k, v)| (k.into_owned().into_bytes(), v))
         .collect();
     assert_eq!(written, fields);
 }
@@ -265,7 +265,7 @@ fn a_new_message_has_every_field_in_hopeits_order() {
     e.track_ids
         .push(("event.app".to_owned(), "shop.1x0".to_owned()));
     let fields = e.to_fields();
-    let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    let names: Vec<&str> = fields.iter().map(|(k, _)| k.as_ref()).collect();
     assert_eq!(
         names,
         [

@@ -318,7 +318,7 @@ async fn term_dead_letters_at_once(b: Backend) {
     assert_eq!(b.pending("term", "g").await, 0);
 }
 
-type Fields = Vec<(String, Vec<u8>)>;
+type Fields = Vec<appwire::messages::broker::Field>;
 
 /// Raw entries that hopeit's reader dies on, or that are not an `Order`.
 fn poison() -> Vec<(&'static str, Fields)> {
@@ -327,7 +327,7 @@ fn poison() -> Vec<(&'static str, Fields)> {
             .unwrap()
             .to_fields()
     };
-    let with = |mut fields: Vec<(String, Vec<u8>)>, name: &str, value: &[u8]| {
+    let with = |mut fields: Fields, name: &str, value: &[u8]| {
         for (k, v) in &mut fields {
             if k == name {
                 *v = value.to_vec();
@@ -335,7 +335,7 @@ fn poison() -> Vec<(&'static str, Fields)> {
         }
         fields
     };
-    let without = |mut fields: Vec<(String, Vec<u8>)>, name: &str| {
+    let without = |mut fields: Fields, name: &str| {
         fields.retain(|(k, _)| k != name);
         fields
     };

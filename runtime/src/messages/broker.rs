@@ -5,6 +5,7 @@
 //! group to its binding, an entry id to a delivery tag, redelivery to a requeue. Publishers
 //! and subscribers hold an `Arc<dyn Broker>`; generated code never names a backend.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,13 +20,16 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// A broker shared by the publishers and subscribers of a process.
 pub type SharedBroker = Arc<dyn Broker>;
 
+/// A field of a message to append, by name: most names are hopeit's own, and borrowed.
+pub type Field = (Cow<'static, str>, Vec<u8>);
+
 /// One message to append to a stream.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
     /// The stream key (`name` or `name.<queue>`).
     pub key: String,
     /// The entry's fields, in order.
-    pub fields: Vec<(String, Vec<u8>)>,
+    pub fields: Vec<Field>,
     /// `MAXLEN ~ n` on append; 0 leaves the stream unbounded.
     pub max_len: u64,
     /// A publisher-given id: a message with the same id appended to the same key within the

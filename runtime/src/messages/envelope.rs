@@ -1,11 +1,13 @@
 //! A stream message's fields, in hopeit's order, as XADD sends them and XREADGROUP returns them.
 
+use std::borrow::Cow;
 use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
 
+use super::broker::Field;
 use super::{AUTO_QUEUE, CodecError, Compression, Serialization, python_json};
 
 /// The fields hopeit writes around the track ids; every other field of a message is a track id.
@@ -107,36 +109,40 @@ impl Envelope {
 
     /// The fields an XADD sends, in hopeit's order: `id, type, submit_ts, event_ts, <track
     /// ids…>, auth_info, ser, comp, payload, queue`.
-    pub fn to_fields(&self) -> Vec<(String, Vec<u8>)> {
+    pub fn to_fields(&self) -> Vec<Field> {
         self.clone().into_fields()
     }
 
     /// [`to_fields`](Self::to_fields), taking the envelope apart instead of copying it.
-    pub fn into_fields(self) -> Vec<(String, Vec<u8>)> {
+    pub fn into_fields(self) -> Vec<Field> {
         let auth_info = encode_auth_info(&self.auth_info);
         self.into_fields_with(auth_info)
     }
 
     /// The fields, with `auth_info` already encoded by [`encode_auth_info`]: a publisher
     /// encodes its default once.
-    pub(crate) fn into_fields_with(self, auth_info: Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    pub(crate) fn into_fields_with(self, auth_info: Vec<u8>) -> Vec<Field> {
         let mut fields = Vec::with_capacity(KNOWN.len() + self.track_ids.len());
-        fields.push(("id".to_owned(), self.id.into_bytes()));
-        fields.push(("type".to_owned(), self.type_name.into_bytes()));
-        fields.push(("submit_ts".to_owned(), self.submit_ts.into_bytes()));
-        fields.push(("event_ts".to_owned(), self.event_ts.into_bytes()));
-        fields.extend(self.track_ids.into_iter().map(|(k, v)| (k, v.into_bytes())));
-        fields.push(("auth_info".to_owned(), auth_info));
+        fields.push((Cow::Borrowed("id"), self.id.into_bytes()));
+        fields.push((Cow::Borrowed("type"), self.type_name.into_bytes()));
+        fields.push((Cow::Borrowed("submit_ts"), self.submit_ts.into_bytes()));
+        fields.push((Cow::Borrowed("event_ts"), self.event_ts.into_bytes()));
+        fields.extend(
+            self.track_ids
+                .into_iter()
+                .map(|(k, v)| (Cow::Owned(k), v.into_bytes())),
+        );
+        fields.push((Cow::Borrowed("auth_info"), auth_info));
         fields.push((
-            "ser".to_owned(),
+            Cow::Borrowed("ser"),
             self.serialization.as_str().as_bytes().to_vec(),
         ));
         fields.push((
-            "comp".to_owned(),
+            Cow::Borrowed("comp"),
             self.compression.as_str().as_bytes().to_vec(),
         ));
-        fields.push(("payload".to_owned(), self.payload));
-        fields.push(("queue".to_owned(), self.queue.into_bytes()));
+        fields.push((Cow::Borrowed("payload"), self.payload));
+        fields.push((Cow::Borrowed("queue"), self.queue.into_bytes()));
         fields
     }
 

@@ -167,10 +167,9 @@ impl<T: Serialize> Publisher<T> {
         }
         let appended = self.broker.publish(&batch).await?;
         let per = self.options.queues.len().max(1);
-        Ok(batch
-            .chunks(per)
-            .zip(appended.chunks(per))
-            .map(|(out, app)| published(out, app))
+        let (mut batch, mut appended) = (batch.into_iter(), appended.into_iter());
+        Ok((0..payloads.len())
+            .map(|_| published(batch.by_ref().take(per), appended.by_ref()))
             .collect())
     }
 
@@ -289,12 +288,15 @@ static UNSECURED: LazyLock<Vec<u8>> = LazyLock::new(|| {
     encode_auth_info(&map)
 });
 
-fn published(out: &[Outgoing], appended: &[super::broker::Appended]) -> Published {
+/// What was published: each message with the entry the broker appended for it.
+fn published(
+    out: impl Iterator<Item = Outgoing>,
+    appended: impl Iterator<Item = super::broker::Appended>,
+) -> Published {
     Published {
         entries: out
-            .iter()
             .zip(appended)
-            .map(|(o, a)| (o.key.clone(), a.id.clone(), a.duplicate))
+            .map(|(o, a)| (o.key, a.id, a.duplicate))
             .collect(),
     }
 }
@@ -384,7 +386,7 @@ impl<'a, T: Serialize + Sync> IntoFuture for Publish<'a, T> {
         Box::pin(async move {
             let outgoing = outgoing?;
             let appended = broker.publish(&outgoing).await?;
-            Ok(published(&outgoing, &appended))
+            Ok(published(outgoing.into_iter(), appended.into_iter()))
         })
     }
 }

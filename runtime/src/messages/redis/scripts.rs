@@ -5,6 +5,8 @@ use std::sync::LazyLock;
 
 use redis::Script;
 
+use crate::messages::broker::Field;
+
 /// Appends a message unless its publisher-given id was seen within the window.
 ///
 /// KEYS: stream, dedup key. ARGV: window (ms), max length (0: none), then field, value, …
@@ -80,7 +82,7 @@ return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 
 /// A scheduled message as a member of the schedule: netstrings of a unique token, the max
 /// length, and the fields.
-pub(super) fn schedule_member(token: &str, max_len: u64, fields: &[(String, Vec<u8>)]) -> Vec<u8> {
+pub(super) fn schedule_member(token: &str, max_len: u64, fields: &[Field]) -> Vec<u8> {
     let mut member = Vec::new();
     let mut put = |bytes: &[u8]| {
         member.extend_from_slice(bytes.len().to_string().as_bytes());
