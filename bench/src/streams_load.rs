@@ -584,3 +584,54 @@ pub(crate) async fn fill(url: &str, messages: usize) -> Result<(), CallError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use appwire::messages::{Compression, Envelope, Serialization};
+
+    #[test]
+    fn the_floor_writes_what_appwire_writes() {
+        let order = Orders::default().next(1_796_000_000_000_000);
+        let cmd = xadd(&order).expect("a command");
+        let args: Vec<Vec<u8>> = cmd
+            .args_iter()
+            .map(|arg| match arg {
+                redis::Arg::Simple(bytes) => bytes.to_vec(),
+                _ => panic!("an XADD has only plain arguments"),
+            })
+            .collect();
+        assert_eq!(args[..3], [&b"XADD"[..], STREAM.as_bytes(), b"*"]);
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> = args[3..]
+            .chunks(2)
+            .map(|pair| (pair[0].clone(), pair[1].clone()))
+            .collect();
+        let names: Vec<String> = pairs
+            .iter()
+            .map(|(name, _)| String::from_utf8_lossy(name).into_owned())
+            .collect();
+        let read = Envelope::from_fields(&pairs).expect("an envelope");
+        assert_eq!(read.type_name, TYPE);
+        assert_eq!(
+            (read.serialization, read.compression),
+            (Serialization::JsonBase64, Compression::Lz4)
+        );
+        assert_eq!(read.auth_info["auth_type"], "Unsecured");
+        let json = read.payload_json(1 << 20).expect("a payload");
+        assert_eq!(
+            serde_json::from_slice::<Order>(&json).expect("an order"),
+            order
+        );
+        assert_eq!(decode(&pairs[11].1).expect("decoded"), order);
+        // The same fields in the same order as appwire's publisher writes.
+        let mut ours = Envelope::new("id", TYPE, read.serialization, read.compression, &json)
+            .expect("an envelope");
+        ours.track_ids = read.track_ids.clone();
+        let ours: Vec<String> = ours
+            .to_fields()
+            .into_iter()
+            .map(|(n, _)| n.into_owned())
+            .collect();
+        assert_eq!(names, ours);
+    }
+}
