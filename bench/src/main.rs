@@ -1,5 +1,5 @@
-//! appwire-bench: the cost of a typed, resilient appwire call, side by side with the
-//! alternatives, in one run against the same loopback hosts.
+//! appwire-bench: the cost of a typed, resilient appwire call and of appwire's stream
+//! messages, side by side with the alternatives, in one run against the same loopback hosts.
 //!
 //! `cargo run --release -p appwire-bench` runs everything in a few minutes on 2 cores and
 //! prints the tables; `-- --quick` makes a short run. The clients:
@@ -60,7 +60,8 @@ use crate::suite::{Client, Rounds, Runner};
 #[command(
     name = "appwire-bench",
     about = "The cost of a typed, resilient appwire call, side by side with plain reqwest, \
-             progenitor and hopeit's apps-client"
+             progenitor and hopeit's apps-client; and of appwire's stream messages, side by \
+             side with a plain redis crate loop and hopeit's own publisher and consumer"
 )]
 struct Cli {
     #[command(subcommand)]
