@@ -13,10 +13,11 @@ measured run starts (for the failover case) and `result <json>` at the end.
 import argparse
 import asyncio
 import json
-import math
 import os
 import time
 from typing import List, Optional
+
+from measure import peak_rss_kib, quantile
 
 
 def parse_args() -> argparse.Namespace:
@@ -29,21 +30,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--window-from-ms", type=int)
     parser.add_argument("--window-to-ms", type=int)
     return parser.parse_args()
-
-
-def peak_rss_kib() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmHWM line in /proc/self/status")
-
-
-def quantile(sorted_us: List[int], q: float) -> int:
-    """The value at quantile `q`: the smallest value at least `q` of the values are at most."""
-    if not sorted_us:
-        return 0
-    return sorted_us[max(0, math.ceil(q * len(sorted_us)) - 1)]
 
 
 class Tally:

@@ -20,13 +20,11 @@ It prints what the Rust clients print: `result <json>` at the end.
 import argparse
 import asyncio
 import json
-import math
-import os
-import sys
 import time
 from typing import List
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The script's folder is on the path: the shared measures, and the app's modules.
+from measure import peak_rss_kib, quantile
 
 
 def parse_args() -> argparse.Namespace:
@@ -39,21 +37,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration-ms", type=int, required=True)
     parser.add_argument("--rate", type=int, help="(for the busy workload, which hopeit skips)")
     return parser.parse_args()
-
-
-def peak_rss_kib() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmHWM line in /proc/self/status")
-
-
-def quantile(sorted_us: List[int], q: float) -> int:
-    """The value at quantile `q`: the smallest value at least `q` of the values are at most."""
-    if not sorted_us:
-        return 0
-    return sorted_us[max(0, math.ceil(q * len(sorted_us)) - 1)]
 
 
 async def main() -> None:
