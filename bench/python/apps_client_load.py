@@ -12,12 +12,11 @@ measured run starts (for the failover case) and `result <json>` at the end.
 
 import argparse
 import asyncio
-import json
 import os
 import time
 from typing import List, Optional
 
-from measure import peak_rss_kib, quantile
+from measure import print_result, quantile
 
 
 def parse_args() -> argparse.Namespace:
@@ -128,16 +127,13 @@ async def main() -> None:
 
     latencies = sorted(tally.latencies)
     window_latencies = sorted(tally.window_latencies)
-    result = {
-        "calls": len(latencies),
-        "failed": tally.failed,
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "p50_us": quantile(latencies, 0.50),
-        "p99_us": quantile(latencies, 0.99),
-        "max_us": latencies[-1] if latencies else 0,
-        "peak_rss_kib": peak_rss_kib(),
-        "window": None
+    print_result(
+        len(latencies),
+        tally.failed,
+        seconds,
+        cpu_seconds,
+        latencies,
+        window=None
         if window is None
         else {
             "calls": len(window_latencies),
@@ -145,9 +141,8 @@ async def main() -> None:
             "p99_us": quantile(window_latencies, 0.99),
             "max_us": window_latencies[-1] if window_latencies else 0,
         },
-        "first_error": tally.first_error,
-    }
-    print("result " + json.dumps(result), flush=True)
+        first_error=tally.first_error,
+    )
     await stop_app_connections(app_config.app_key())
 
 

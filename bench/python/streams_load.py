@@ -19,12 +19,11 @@ It prints what the Rust clients print: `result <json>` at the end.
 
 import argparse
 import asyncio
-import json
 import time
 from typing import List
 
 # The script's folder is on the path: the shared measures, and the app's modules.
-from measure import peak_rss_kib, quantile
+from measure import print_result
 
 
 def parse_args() -> argparse.Namespace:
@@ -158,17 +157,7 @@ async def main() -> None:
     if args.workload == "consume":
         latencies = []
     latencies.sort()
-    result = {
-        "calls": messages,
-        "failed": 0,
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "p50_us": quantile(latencies, 0.50),
-        "p99_us": quantile(latencies, 0.99),
-        "max_us": latencies[-1] if latencies else 0,
-        "peak_rss_kib": peak_rss_kib(),
-    }
-    print(f"result {json.dumps(result)}", flush=True)
+    print_result(messages, 0, seconds, cpu_seconds, latencies)
     await engine.stop()
 
 
