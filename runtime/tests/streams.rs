@@ -655,3 +655,48 @@ conformance!(
     a_dropped_delivery_is_redelivered_at_once,
     the_runner_handles_publishes_then_acks,
 );
+
+/// Acks made together go together: 300 deliveries settled at once take a few `XACK`s, not
+/// one each, and every one of them is acknowledged.
+#[tokio::test]
+async fn acks_made_together_go_in_few_commands() {
+    let Some(b) = Backend::redis().await else {
+        return;
+    };
+    let server = b._server.as_ref().expect("a server");
+    let xacks = || {
+        let stats = server
+            .command(&["INFO", "commandstats"])
+            .unwrap()
+            .text()
+            .unwrap();
+        stats
+            .lines()
+            .find_map(|l| l.strip_prefix("cmdstat_xack:calls="))
+            .and_then(|l| l.split(',').next())
+            .map_or(0, |n| n.parse::<u64>().unwrap())
+    };
+    let publisher = b.publisher("many");
+    let orders: Vec<Order> = (0..300).map(order).collect();
+    publisher.publish_batch(&orders).await.unwrap();
+    let mut options = b.options(&["many"], "g");
+    options.concurrency = 300;
+    options.batch_size = 300;
+    let mut subscriber = Subscriber::start(b.broker.clone(), options);
+    let mut deliveries = Vec::new();
+    for _ in 0..orders.len() {
+        deliveries.push(next(&mut subscriber).await);
+    }
+    let before = xacks();
+    let acks: Vec<_> = deliveries
+        .into_iter()
+        .map(|d| tokio::spawn(d.ack()))
+        .collect();
+    for ack in acks {
+        ack.await.unwrap().unwrap();
+    }
+    let sent = xacks() - before;
+    assert!((1..=10).contains(&sent), "{sent} XACKs for 300 acks");
+    assert_eq!(b.pending("many", "g").await, 0);
+    subscriber.shutdown().await;
+}
